@@ -1,0 +1,365 @@
+﻿using System;
+using Microsoft.EntityFrameworkCore.Migrations;
+
+#nullable disable
+
+namespace Herald.Storage.Migrations.Sqlite
+{
+    /// <inheritdoc />
+    public partial class Initial : Migration
+    {
+        /// <inheritdoc />
+        protected override void Up(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.CreateTable(
+                name: "app_user",
+                columns: table => new
+                {
+                    id = table.Column<long>(type: "INTEGER", nullable: false)
+                        .Annotation("Sqlite:Autoincrement", true),
+                    email = table.Column<string>(type: "TEXT", maxLength: 320, nullable: false),
+                    name = table.Column<string>(type: "TEXT", nullable: true),
+                    password_hash = table.Column<string>(type: "TEXT", nullable: true),
+                    timezone = table.Column<string>(type: "TEXT", nullable: true),
+                    created_at = table.Column<DateTime>(type: "TEXT", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_app_user", x => x.id);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "audit_log",
+                columns: table => new
+                {
+                    id = table.Column<long>(type: "INTEGER", nullable: false)
+                        .Annotation("Sqlite:Autoincrement", true),
+                    workspace_id = table.Column<long>(type: "INTEGER", nullable: false),
+                    actor = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
+                    action = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
+                    target_type = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
+                    target_id = table.Column<string>(type: "TEXT", maxLength: 64, nullable: true),
+                    details = table.Column<string>(type: "TEXT", nullable: true),
+                    at = table.Column<DateTime>(type: "TEXT", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_audit_log", x => x.id);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "data_protection_key",
+                columns: table => new
+                {
+                    id = table.Column<int>(type: "INTEGER", nullable: false)
+                        .Annotation("Sqlite:Autoincrement", true),
+                    friendly_name = table.Column<string>(type: "TEXT", nullable: true),
+                    xml = table.Column<string>(type: "TEXT", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_data_protection_key", x => x.id);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "workspace",
+                columns: table => new
+                {
+                    id = table.Column<long>(type: "INTEGER", nullable: false)
+                        .Annotation("Sqlite:Autoincrement", true),
+                    name = table.Column<string>(type: "TEXT", maxLength: 200, nullable: false),
+                    timezone = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
+                    default_phone_region = table.Column<string>(type: "TEXT", maxLength: 2, nullable: false),
+                    approval_required = table.Column<bool>(type: "INTEGER", nullable: false),
+                    daily_limits = table.Column<string>(type: "TEXT", nullable: false),
+                    frequency_cap_max = table.Column<int>(type: "INTEGER", nullable: true),
+                    frequency_cap_period_days = table.Column<int>(type: "INTEGER", nullable: false),
+                    quiet_hours = table.Column<string>(type: "TEXT", nullable: true),
+                    created_at = table.Column<DateTime>(type: "TEXT", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_workspace", x => x.id);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "api_key",
+                columns: table => new
+                {
+                    id = table.Column<long>(type: "INTEGER", nullable: false)
+                        .Annotation("Sqlite:Autoincrement", true),
+                    workspace_id = table.Column<long>(type: "INTEGER", nullable: false),
+                    name = table.Column<string>(type: "TEXT", nullable: false),
+                    prefix = table.Column<string>(type: "TEXT", maxLength: 16, nullable: false),
+                    hash = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
+                    role = table.Column<string>(type: "TEXT", maxLength: 16, nullable: false),
+                    created_by_user_id = table.Column<long>(type: "INTEGER", nullable: true),
+                    created_at = table.Column<DateTime>(type: "TEXT", nullable: false),
+                    last_used_at = table.Column<DateTime>(type: "TEXT", nullable: true),
+                    revoked_at = table.Column<DateTime>(type: "TEXT", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_api_key", x => x.id);
+                    table.ForeignKey(
+                        name: "fk_api_key_workspaces_workspace_id",
+                        column: x => x.workspace_id,
+                        principalTable: "workspace",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "contact",
+                columns: table => new
+                {
+                    id = table.Column<long>(type: "INTEGER", nullable: false)
+                        .Annotation("Sqlite:Autoincrement", true),
+                    workspace_id = table.Column<long>(type: "INTEGER", nullable: false),
+                    external_id = table.Column<string>(type: "TEXT", maxLength: 200, nullable: true),
+                    email = table.Column<string>(type: "TEXT", maxLength: 320, nullable: true),
+                    phone = table.Column<string>(type: "TEXT", maxLength: 20, nullable: true),
+                    first_name = table.Column<string>(type: "TEXT", maxLength: 200, nullable: true),
+                    last_name = table.Column<string>(type: "TEXT", maxLength: 200, nullable: true),
+                    locale = table.Column<string>(type: "TEXT", maxLength: 35, nullable: true),
+                    timezone = table.Column<string>(type: "TEXT", maxLength: 64, nullable: true),
+                    city = table.Column<string>(type: "TEXT", maxLength: 200, nullable: true),
+                    region = table.Column<string>(type: "TEXT", maxLength: 200, nullable: true),
+                    country = table.Column<string>(type: "TEXT", maxLength: 100, nullable: true),
+                    lifecycle = table.Column<string>(type: "TEXT", maxLength: 16, nullable: false),
+                    tags = table.Column<string>(type: "TEXT", nullable: false),
+                    attributes = table.Column<string>(type: "TEXT", nullable: false),
+                    email_consent = table.Column<string>(type: "TEXT", maxLength: 16, nullable: false),
+                    sms_consent = table.Column<string>(type: "TEXT", maxLength: 16, nullable: false),
+                    whatsapp_consent = table.Column<string>(type: "TEXT", maxLength: 16, nullable: false),
+                    push_consent = table.Column<string>(type: "TEXT", maxLength: 16, nullable: false),
+                    consent_detail = table.Column<string>(type: "TEXT", nullable: false),
+                    total_orders = table.Column<int>(type: "INTEGER", nullable: false),
+                    total_spent = table.Column<double>(type: "REAL", precision: 18, scale: 2, nullable: false),
+                    first_order_at = table.Column<DateTime>(type: "TEXT", nullable: true),
+                    last_order_at = table.Column<DateTime>(type: "TEXT", nullable: true),
+                    engagement_score = table.Column<double>(type: "REAL", nullable: false),
+                    rfm_recency = table.Column<int>(type: "INTEGER", nullable: false),
+                    rfm_frequency = table.Column<int>(type: "INTEGER", nullable: false),
+                    rfm_monetary = table.Column<int>(type: "INTEGER", nullable: false),
+                    rfm_segment = table.Column<string>(type: "TEXT", maxLength: 32, nullable: true),
+                    created_at = table.Column<DateTime>(type: "TEXT", nullable: false),
+                    updated_at = table.Column<DateTime>(type: "TEXT", nullable: false),
+                    deleted_at = table.Column<DateTime>(type: "TEXT", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_contact", x => x.id);
+                    table.ForeignKey(
+                        name: "fk_contact_workspaces_workspace_id",
+                        column: x => x.workspace_id,
+                        principalTable: "workspace",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "membership",
+                columns: table => new
+                {
+                    id = table.Column<long>(type: "INTEGER", nullable: false)
+                        .Annotation("Sqlite:Autoincrement", true),
+                    workspace_id = table.Column<long>(type: "INTEGER", nullable: false),
+                    user_id = table.Column<long>(type: "INTEGER", nullable: false),
+                    role = table.Column<string>(type: "TEXT", maxLength: 16, nullable: false),
+                    created_at = table.Column<DateTime>(type: "TEXT", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_membership", x => x.id);
+                    table.ForeignKey(
+                        name: "fk_membership_users_user_id",
+                        column: x => x.user_id,
+                        principalTable: "app_user",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                    table.ForeignKey(
+                        name: "fk_membership_workspaces_workspace_id",
+                        column: x => x.workspace_id,
+                        principalTable: "workspace",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "consent_change",
+                columns: table => new
+                {
+                    id = table.Column<long>(type: "INTEGER", nullable: false)
+                        .Annotation("Sqlite:Autoincrement", true),
+                    workspace_id = table.Column<long>(type: "INTEGER", nullable: false),
+                    contact_id = table.Column<long>(type: "INTEGER", nullable: false),
+                    channel = table.Column<string>(type: "TEXT", maxLength: 16, nullable: false),
+                    status = table.Column<string>(type: "TEXT", maxLength: 16, nullable: false),
+                    source = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
+                    at = table.Column<DateTime>(type: "TEXT", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_consent_change", x => x.id);
+                    table.ForeignKey(
+                        name: "fk_consent_change_contacts_contact_id",
+                        column: x => x.contact_id,
+                        principalTable: "contact",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "contact_event",
+                columns: table => new
+                {
+                    id = table.Column<long>(type: "INTEGER", nullable: false)
+                        .Annotation("Sqlite:Autoincrement", true),
+                    workspace_id = table.Column<long>(type: "INTEGER", nullable: false),
+                    contact_id = table.Column<long>(type: "INTEGER", nullable: false),
+                    type = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
+                    value = table.Column<double>(type: "REAL", precision: 18, scale: 2, nullable: true),
+                    currency = table.Column<string>(type: "TEXT", maxLength: 3, nullable: true),
+                    occurred_at = table.Column<DateTime>(type: "TEXT", nullable: false),
+                    properties = table.Column<string>(type: "TEXT", nullable: true),
+                    created_at = table.Column<DateTime>(type: "TEXT", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_contact_event", x => x.id);
+                    table.ForeignKey(
+                        name: "fk_contact_event_contacts_contact_id",
+                        column: x => x.contact_id,
+                        principalTable: "contact",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_api_key_hash",
+                table: "api_key",
+                column: "hash",
+                unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "ix_api_key_workspace_id",
+                table: "api_key",
+                column: "workspace_id");
+
+            migrationBuilder.CreateIndex(
+                name: "ix_app_user_email",
+                table: "app_user",
+                column: "email",
+                unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "ix_audit_log_workspace_id_at",
+                table: "audit_log",
+                columns: new[] { "workspace_id", "at" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_audit_log_workspace_id_target_type_target_id",
+                table: "audit_log",
+                columns: new[] { "workspace_id", "target_type", "target_id" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_consent_change_contact_id_at",
+                table: "consent_change",
+                columns: new[] { "contact_id", "at" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_contact_workspace_id_city",
+                table: "contact",
+                columns: new[] { "workspace_id", "city" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_contact_workspace_id_created_at",
+                table: "contact",
+                columns: new[] { "workspace_id", "created_at" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_contact_workspace_id_email",
+                table: "contact",
+                columns: new[] { "workspace_id", "email" },
+                unique: true,
+                filter: "email IS NOT NULL");
+
+            migrationBuilder.CreateIndex(
+                name: "ix_contact_workspace_id_external_id",
+                table: "contact",
+                columns: new[] { "workspace_id", "external_id" },
+                unique: true,
+                filter: "external_id IS NOT NULL");
+
+            migrationBuilder.CreateIndex(
+                name: "ix_contact_workspace_id_last_order_at",
+                table: "contact",
+                columns: new[] { "workspace_id", "last_order_at" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_contact_workspace_id_phone",
+                table: "contact",
+                columns: new[] { "workspace_id", "phone" },
+                unique: true,
+                filter: "phone IS NOT NULL");
+
+            migrationBuilder.CreateIndex(
+                name: "ix_contact_workspace_id_total_spent",
+                table: "contact",
+                columns: new[] { "workspace_id", "total_spent" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_contact_event_contact_id_occurred_at",
+                table: "contact_event",
+                columns: new[] { "contact_id", "occurred_at" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_contact_event_workspace_id_type_occurred_at",
+                table: "contact_event",
+                columns: new[] { "workspace_id", "type", "occurred_at" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_membership_user_id",
+                table: "membership",
+                column: "user_id");
+
+            migrationBuilder.CreateIndex(
+                name: "ix_membership_workspace_id_user_id",
+                table: "membership",
+                columns: new[] { "workspace_id", "user_id" },
+                unique: true);
+        }
+
+        /// <inheritdoc />
+        protected override void Down(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.DropTable(
+                name: "api_key");
+
+            migrationBuilder.DropTable(
+                name: "audit_log");
+
+            migrationBuilder.DropTable(
+                name: "consent_change");
+
+            migrationBuilder.DropTable(
+                name: "contact_event");
+
+            migrationBuilder.DropTable(
+                name: "data_protection_key");
+
+            migrationBuilder.DropTable(
+                name: "membership");
+
+            migrationBuilder.DropTable(
+                name: "contact");
+
+            migrationBuilder.DropTable(
+                name: "app_user");
+
+            migrationBuilder.DropTable(
+                name: "workspace");
+        }
+    }
+}
