@@ -47,6 +47,7 @@ public static class HeraldHost
         services.AddDataProtection().SetApplicationName("Herald").PersistKeysToDbContext<HeraldDb>();
         services.AddHeraldAuth();
 
+        services.AddSingleton<Herald.Channels.ChannelSecrets>();
         services.AddScoped<AuditLog>();
         services.AddScoped<ContactService>();
         services.AddScoped<WorkspaceService>();

@@ -64,6 +64,44 @@ namespace Herald.Storage.Migrations.Postgres
                 });
 
             migrationBuilder.CreateTable(
+                name: "delivery",
+                columns: table => new
+                {
+                    id = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    workspace_id = table.Column<long>(type: "bigint", nullable: false),
+                    run_id = table.Column<long>(type: "bigint", nullable: true),
+                    campaign_id = table.Column<long>(type: "bigint", nullable: true),
+                    journey_enrollment_id = table.Column<long>(type: "bigint", nullable: true),
+                    contact_id = table.Column<long>(type: "bigint", nullable: false),
+                    channel = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false),
+                    address = table.Column<string>(type: "character varying(2048)", maxLength: 2048, nullable: false),
+                    variant = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: true),
+                    status = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false),
+                    reason = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: true),
+                    attempts = table.Column<int>(type: "integer", nullable: false),
+                    next_attempt_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
+                    lease_owner = table.Column<string>(type: "character varying(100)", maxLength: 100, nullable: true),
+                    lease_until = table.Column<DateTime>(type: "timestamp with time zone", nullable: true),
+                    channel_config_id = table.Column<long>(type: "bigint", nullable: true),
+                    provider_message_id = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: true),
+                    error_code = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: true),
+                    error_text = table.Column<string>(type: "character varying(1000)", maxLength: 1000, nullable: true),
+                    test = table.Column<bool>(type: "boolean", nullable: false),
+                    created_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
+                    sent_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: true),
+                    delivered_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: true),
+                    read_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: true),
+                    opened_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: true),
+                    clicked_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: true),
+                    finished_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_delivery", x => x.id);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "workspace",
                 columns: table => new
                 {
@@ -105,6 +143,81 @@ namespace Herald.Storage.Migrations.Postgres
                     table.PrimaryKey("pk_api_key", x => x.id);
                     table.ForeignKey(
                         name: "fk_api_key_workspaces_workspace_id",
+                        column: x => x.workspace_id,
+                        principalTable: "workspace",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "campaign",
+                columns: table => new
+                {
+                    id = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    workspace_id = table.Column<long>(type: "bigint", nullable: false),
+                    name = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: false),
+                    status = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: false),
+                    channels = table.Column<List<string>>(type: "text[]", nullable: false),
+                    channel_mode = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false),
+                    content = table.Column<string>(type: "jsonb", nullable: false),
+                    template_id = table.Column<long>(type: "bigint", nullable: true),
+                    audience = table.Column<string>(type: "jsonb", nullable: false),
+                    schedule = table.Column<string>(type: "jsonb", nullable: false),
+                    send_window = table.Column<string>(type: "jsonb", nullable: true),
+                    variants = table.Column<string>(type: "jsonb", nullable: true),
+                    rate_limit_per_second = table.Column<int>(type: "integer", nullable: true),
+                    rate_limit_per_minute = table.Column<int>(type: "integer", nullable: true),
+                    test_mode = table.Column<bool>(type: "boolean", nullable: false),
+                    end_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: true),
+                    product_id = table.Column<long>(type: "bigint", nullable: true),
+                    media_id = table.Column<long>(type: "bigint", nullable: true),
+                    created_by = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
+                    created_by_user_id = table.Column<long>(type: "bigint", nullable: true),
+                    submitted_by = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: true),
+                    approved_by = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: true),
+                    approved_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: true),
+                    rejection_reason = table.Column<string>(type: "character varying(2000)", maxLength: 2000, nullable: true),
+                    status_reason = table.Column<string>(type: "character varying(500)", maxLength: 500, nullable: true),
+                    next_run_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: true),
+                    created_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
+                    updated_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
+                    version = table.Column<int>(type: "integer", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_campaign", x => x.id);
+                    table.ForeignKey(
+                        name: "fk_campaign_workspaces_workspace_id",
+                        column: x => x.workspace_id,
+                        principalTable: "workspace",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "channel_config",
+                columns: table => new
+                {
+                    id = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    workspace_id = table.Column<long>(type: "bigint", nullable: false),
+                    channel = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false),
+                    provider = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: false),
+                    name = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: false),
+                    is_default = table.Column<bool>(type: "boolean", nullable: false),
+                    protected_settings = table.Column<string>(type: "text", nullable: false),
+                    rate_limit_per_second = table.Column<int>(type: "integer", nullable: true),
+                    rate_limit_per_minute = table.Column<int>(type: "integer", nullable: true),
+                    crash_policy = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false),
+                    created_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
+                    updated_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_channel_config", x => x.id);
+                    table.ForeignKey(
+                        name: "fk_channel_config_workspaces_workspace_id",
                         column: x => x.workspace_id,
                         principalTable: "workspace",
                         principalColumn: "id",
@@ -189,6 +302,48 @@ namespace Herald.Storage.Migrations.Postgres
                 });
 
             migrationBuilder.CreateTable(
+                name: "campaign_run",
+                columns: table => new
+                {
+                    id = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    workspace_id = table.Column<long>(type: "bigint", nullable: false),
+                    campaign_id = table.Column<long>(type: "bigint", nullable: false),
+                    occurrence = table.Column<int>(type: "integer", nullable: false),
+                    scheduled_for = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
+                    started_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: true),
+                    finished_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: true),
+                    status = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: false),
+                    status_reason = table.Column<string>(type: "character varying(500)", maxLength: 500, nullable: true),
+                    misfired = table.Column<bool>(type: "boolean", nullable: false),
+                    claimed_by = table.Column<string>(type: "character varying(100)", maxLength: 100, nullable: true),
+                    total = table.Column<int>(type: "integer", nullable: false),
+                    pending = table.Column<int>(type: "integer", nullable: false),
+                    sent = table.Column<int>(type: "integer", nullable: false),
+                    delivered = table.Column<int>(type: "integer", nullable: false),
+                    read = table.Column<int>(type: "integer", nullable: false),
+                    failed = table.Column<int>(type: "integer", nullable: false),
+                    skipped = table.Column<int>(type: "integer", nullable: false),
+                    unknown = table.Column<int>(type: "integer", nullable: false),
+                    opened = table.Column<int>(type: "integer", nullable: false),
+                    clicked = table.Column<int>(type: "integer", nullable: false),
+                    converted = table.Column<int>(type: "integer", nullable: false),
+                    unsubscribed = table.Column<int>(type: "integer", nullable: false),
+                    bounced = table.Column<int>(type: "integer", nullable: false),
+                    ab_decision = table.Column<string>(type: "jsonb", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_campaign_run", x => x.id);
+                    table.ForeignKey(
+                        name: "fk_campaign_run_campaign_campaign_id",
+                        column: x => x.campaign_id,
+                        principalTable: "campaign",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "consent_change",
                 columns: table => new
                 {
@@ -266,6 +421,27 @@ namespace Herald.Storage.Migrations.Postgres
                 columns: new[] { "workspace_id", "target_type", "target_id" });
 
             migrationBuilder.CreateIndex(
+                name: "ix_campaign_workspace_id_status",
+                table: "campaign",
+                columns: new[] { "workspace_id", "status" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_campaign_run_campaign_id_occurrence",
+                table: "campaign_run",
+                columns: new[] { "campaign_id", "occurrence" },
+                unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "ix_campaign_run_status_scheduled_for",
+                table: "campaign_run",
+                columns: new[] { "status", "scheduled_for" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_channel_config_workspace_id_channel",
+                table: "channel_config",
+                columns: new[] { "workspace_id", "channel" });
+
+            migrationBuilder.CreateIndex(
                 name: "ix_consent_change_contact_id_at",
                 table: "consent_change",
                 columns: new[] { "contact_id", "at" });
@@ -322,6 +498,27 @@ namespace Herald.Storage.Migrations.Postgres
                 columns: new[] { "workspace_id", "type", "occurred_at" });
 
             migrationBuilder.CreateIndex(
+                name: "ix_delivery_contact_id_sent_at",
+                table: "delivery",
+                columns: new[] { "contact_id", "sent_at" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_delivery_provider_message_id",
+                table: "delivery",
+                column: "provider_message_id");
+
+            migrationBuilder.CreateIndex(
+                name: "ix_delivery_run_id_contact_id_channel",
+                table: "delivery",
+                columns: new[] { "run_id", "contact_id", "channel" },
+                unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "ix_delivery_status_next_attempt_at",
+                table: "delivery",
+                columns: new[] { "status", "next_attempt_at" });
+
+            migrationBuilder.CreateIndex(
                 name: "ix_membership_user_id",
                 table: "membership",
                 column: "user_id");
@@ -343,6 +540,12 @@ namespace Herald.Storage.Migrations.Postgres
                 name: "audit_log");
 
             migrationBuilder.DropTable(
+                name: "campaign_run");
+
+            migrationBuilder.DropTable(
+                name: "channel_config");
+
+            migrationBuilder.DropTable(
                 name: "consent_change");
 
             migrationBuilder.DropTable(
@@ -352,7 +555,13 @@ namespace Herald.Storage.Migrations.Postgres
                 name: "data_protection_key");
 
             migrationBuilder.DropTable(
+                name: "delivery");
+
+            migrationBuilder.DropTable(
                 name: "membership");
+
+            migrationBuilder.DropTable(
+                name: "campaign");
 
             migrationBuilder.DropTable(
                 name: "contact");

@@ -1,0 +1,79 @@
+using Herald.Storage;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+
+namespace Herald.Delivery;
+
+/// <summary>
+/// One message to one contact over one channel in one run. UNIQUE (run_id, contact_id, channel) is
+/// the idempotency key of a send. Written in bulk by run start and by workers (raw SQL on the hot
+/// path); read through EF elsewhere.
+/// </summary>
+public sealed class DeliveryRow
+{
+    public long Id { get; set; }
+    public long WorkspaceId { get; set; }
+    /// <summary>Null for journey sends and test sends.</summary>
+    public long? RunId { get; set; }
+    public long? CampaignId { get; set; }
+    public long? JourneyEnrollmentId { get; set; }
+    public long ContactId { get; set; }
+    public required string Channel { get; set; }
+    public required string Address { get; set; }
+    public string? Variant { get; set; }
+    public string Status { get; set; } = DeliveryStatus.Pending;
+    /// <summary>Why it was skipped (no_address, unsubscribed, suppressed, capped, expired, cancelled) or failed.</summary>
+    public string? Reason { get; set; }
+    public int Attempts { get; set; }
+    public DateTime NextAttemptAt { get; set; }
+    public string? LeaseOwner { get; set; }
+    public DateTime? LeaseUntil { get; set; }
+    public long? ChannelConfigId { get; set; }
+    public string? ProviderMessageId { get; set; }
+    public string? ErrorCode { get; set; }
+    public string? ErrorText { get; set; }
+    public bool Test { get; set; }
+    public DateTime CreatedAt { get; set; }
+    public DateTime? SentAt { get; set; }
+    public DateTime? DeliveredAt { get; set; }
+    public DateTime? ReadAt { get; set; }
+    public DateTime? OpenedAt { get; set; }
+    public DateTime? ClickedAt { get; set; }
+    public DateTime? FinishedAt { get; set; }
+}
+
+/// <summary>Delivery statuses. Final: sent (until receipts), delivered, read, failed, skipped, unknown.</summary>
+public static class DeliveryStatus
+{
+    public const string Pending = "pending";
+    public const string Sending = "sending";
+    public const string Sent = "sent";
+    public const string Delivered = "delivered";
+    public const string Read = "read";
+    public const string Failed = "failed";
+    public const string Skipped = "skipped";
+    /// <summary>The node died mid-send under at_most_once: the message may or may not have gone out.</summary>
+    public const string Unknown = "unknown";
+}
+
+internal sealed class DeliveryRowMap : IEntityTypeConfiguration<DeliveryRow>
+{
+    public void Configure(EntityTypeBuilder<DeliveryRow> b)
+    {
+        b.ToTable("delivery");
+        b.Property(x => x.Channel).HasMaxLength(16);
+        b.Property(x => x.Address).HasMaxLength(2048);
+        b.Property(x => x.Variant).HasMaxLength(32);
+        b.Property(x => x.Status).HasMaxLength(16);
+        b.Property(x => x.Reason).HasMaxLength(64);
+        b.Property(x => x.LeaseOwner).HasMaxLength(100);
+        b.Property(x => x.ProviderMessageId).HasMaxLength(200);
+        b.Property(x => x.ErrorCode).HasMaxLength(64);
+        b.Property(x => x.ErrorText).HasMaxLength(1000);
+        b.HasIndex(x => new { x.RunId, x.ContactId, x.Channel }).IsUnique();
+        // The claim query: WHERE status = 'pending' AND next_attempt_at <= now ORDER BY next_attempt_at.
+        b.HasIndex(x => new { x.Status, x.NextAttemptAt });
+        b.HasIndex(x => x.ProviderMessageId);
+        b.HasIndex(x => new { x.ContactId, x.SentAt });
+    }
+}
