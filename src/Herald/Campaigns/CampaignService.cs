@@ -141,7 +141,7 @@ public sealed class CampaignService(
         db.Set<CampaignRun>().Add(run);
         audit.Record(caller, "campaign.send", "campaign", c.Id);
         await SaveAsync(c, ct);
-        await launcher.LaunchAsync(run.Id, misfired: false, ct);
+        await launcher.LaunchAsync(run.Id, misfired: false, now, ct);
         await db.Entry(c).ReloadAsync(ct);
         await db.Entry(run).ReloadAsync(ct);
         return (c, run);

@@ -25,7 +25,7 @@ public sealed class CampaignScheduler(
     private readonly SchedulerOptions _o = options.Value;
 
     /// <summary>Name written to <c>claimed_by</c>; a second instance in one process (tests) sets its own.</summary>
-    public string Node { get; init; } = options.Value.Node;
+    public string Node { get; set; } = options.Value.Node;
 
     /// <summary>Claims and starts every run due at <paramref name="nowUtc"/>, then reports the next due time.</summary>
     public async Task<SchedulerResult> RunOnceAsync(DateTime nowUtc, CancellationToken ct = default)
@@ -42,7 +42,7 @@ public sealed class CampaignScheduler(
                 try
                 {
                     var late = r.StartedAt - r.ScheduledFor > _o.MisfireThreshold;
-                    return await launcher.LaunchAsync(r.Id, late, ct);
+                    return await launcher.LaunchAsync(r.Id, late, nowUtc, ct);
                 }
                 finally { gate.Release(); }
             }));

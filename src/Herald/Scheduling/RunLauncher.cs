@@ -18,11 +18,12 @@ public sealed class RunLauncher(IServiceScopeFactory scopes, SchedulerSignal sig
     public sealed record Outcome(long RunId, bool Started, bool Misfired, DateTime? NextRunAt, string? Error);
 
     /// <param name="misfired">The run is late because the server was down: a recurring schedule continues from the next future slot.</param>
-    public async Task<Outcome> LaunchAsync(long runId, bool misfired, CancellationToken ct)
+    /// <param name="nowUtc">The scheduler's "now" (its pass time); null = the clock's.</param>
+    public async Task<Outcome> LaunchAsync(long runId, bool misfired, DateTime? nowUtc, CancellationToken ct)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<HeraldDb>();
-        var now = clock.GetUtcNow().UtcDateTime;
+        var now = nowUtc ?? clock.GetUtcNow().UtcDateTime;
         var run = await db.Set<CampaignRun>().FirstAsync(r => r.Id == runId, ct);
         var campaign = await db.Set<Campaign>().AsNoTracking().FirstAsync(c => c.Id == run.CampaignId, ct);
 
