@@ -31,7 +31,8 @@ public sealed class CampaignScheduler(
     public async Task<SchedulerResult> RunOnceAsync(DateTime nowUtc, CancellationToken ct = default)
     {
         int claimed = 0, started = 0, misfired = 0;
-        using var gate = new SemaphoreSlim(_o.MaxConcurrentStarts);
+        // SQLite has one writer: concurrent starts would only queue on its lock (and its busy back-off adds latency).
+        using var gate = new SemaphoreSlim(await IsPostgresAsync() ? _o.MaxConcurrentStarts : 1);
         while (true)
         {
             var batch = await RunClaimDue(nowUtc, ct);
@@ -51,6 +52,15 @@ public sealed class CampaignScheduler(
             if (batch.Count < _o.BatchSize) break;
         }
         return new SchedulerResult(claimed, started, misfired, await NextDueAsync(ct));
+    }
+
+    private bool? _isPostgres;
+
+    private async ValueTask<bool> IsPostgresAsync()
+    {
+        if (_isPostgres is { } known) return known;
+        await using var scope = scopes.CreateAsyncScope();
+        return (_isPostgres = scope.ServiceProvider.GetRequiredService<HeraldDb>().IsPostgres).Value;
     }
 
     private sealed record ClaimedRun(long Id, DateTime ScheduledFor, DateTime StartedAt);

@@ -19,27 +19,37 @@ public sealed class RunLauncher(IServiceScopeFactory scopes, SchedulerSignal sig
 
     /// <param name="misfired">The run is late because the server was down: a recurring schedule continues from the next future slot.</param>
     /// <param name="nowUtc">The scheduler's "now" (its pass time); null = the clock's.</param>
+    /// <remarks>
+    /// Ordered for start latency: one read, the campaign compare-and-set, then the hand-over; the next run
+    /// and the run's flags are written after. If the node dies in between, the run stays <c>starting</c> and
+    /// is claimed again after <see cref="SchedulerOptions.StartingTimeout"/> (the starter is idempotent), which
+    /// also creates the next run then.
+    /// </remarks>
     public async Task<Outcome> LaunchAsync(long runId, bool misfired, DateTime? nowUtc, CancellationToken ct)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<HeraldDb>();
         var now = nowUtc ?? clock.GetUtcNow().UtcDateTime;
-        var run = await db.Set<CampaignRun>().FirstAsync(r => r.Id == runId, ct);
-        var campaign = await db.Set<Campaign>().AsNoTracking().FirstAsync(c => c.Id == run.CampaignId, ct);
+        var row = await (
+            from r in db.Set<CampaignRun>()
+            join c in db.Set<Campaign>() on r.CampaignId equals c.Id
+            join w in db.Set<Workspace>() on c.WorkspaceId equals w.Id
+            where r.Id == runId
+            select new { r.WorkspaceId, r.CampaignId, r.Occurrence, r.ScheduledFor, c.Schedule, c.EndAt, w.Timezone }).AsNoTracking().FirstAsync(ct);
 
         DateTime? next = null;
-        var schedule = CompileStored(campaign, await WorkspaceZoneAsync(db, campaign.WorkspaceId, ct));
+        var schedule = CompileStored(row.Schedule, row.Timezone);
         if (schedule is { IsRepeating: true })
         {
             // Normally the next slot after this one; after a misfire the next slot after now (no burst of catch-up runs).
-            next = schedule.Next(misfired ? now : run.ScheduledFor, run.Occurrence);
-            if (next is { } n && campaign.EndAt is { } end && n > end) next = null;
+            next = schedule.Next(misfired ? now : row.ScheduledFor, row.Occurrence);
+            if (next is { } n && row.EndAt is { } end && n > end) next = null;
         }
 
         // Compare-and-set: the campaign may have been paused or cancelled since the run was claimed.
         var startable = CampaignStateMachine.From(CampaignTrigger.Start);
         var moved = await db.Set<Campaign>()
-            .Where(c => c.Id == campaign.Id && startable.Contains(c.Status))
+            .Where(c => c.Id == row.CampaignId && startable.Contains(c.Status))
             .ExecuteUpdateAsync(s => s
                 .SetProperty(c => c.Status, CampaignStateMachine.Next(CampaignStatus.Approved, CampaignTrigger.Start))
                 .SetProperty(c => c.NextRunAt, next)
@@ -47,33 +57,9 @@ public sealed class RunLauncher(IServiceScopeFactory scopes, SchedulerSignal sig
                 .SetProperty(c => c.Version, c => c.Version + 1), ct);
         if (moved == 0)
         {
-            await SetRunStatusAsync(db, runId, RunStatus.Starting, RunStatus.Cancelled, "The campaign was no longer approved or running at the run's time.", ct);
+            await SetRunStatusAsync(db, runId, RunStatus.Starting, RunStatus.Cancelled, "The campaign was no longer approved or running at the run's time.", misfired, ct);
             return new Outcome(runId, false, misfired, null, "campaign not startable");
         }
-
-        run.Misfired = misfired;
-        if (misfired)
-        {
-            run.StatusReason = $"Misfire: due at {run.ScheduledFor:O}, started at {now:O} (the scheduler was not running at the due time).";
-            log.LogWarning("Run {RunId} of campaign {CampaignId} misfired: due {Due:O}, starting {Now:O}", runId, campaign.Id, run.ScheduledFor, now);
-        }
-        if (next is { } due)
-            db.Set<CampaignRun>().Add(new CampaignRun
-            {
-                WorkspaceId = run.WorkspaceId, CampaignId = run.CampaignId, Occurrence = run.Occurrence + 1, ScheduledFor = due, Status = RunStatus.Scheduled,
-            });
-        try
-        {
-            await db.SaveChangesAsync(ct);
-        }
-        catch (DbUpdateException) when (next is not null)
-        {
-            // The next occurrence exists already (this run was claimed again after a node died mid-start).
-            db.ChangeTracker.Clear();
-            await db.Set<CampaignRun>().Where(r => r.Id == runId).ExecuteUpdateAsync(s => s
-                .SetProperty(r => r.Misfired, misfired).SetProperty(r => r.StatusReason, run.StatusReason), ct);
-        }
-        if (next is not null) await signal.NotifyAsync(db, ct);
 
         var starter = scope.ServiceProvider.GetService<IRunStarter>();
         try
@@ -83,41 +69,72 @@ public sealed class RunLauncher(IServiceScopeFactory scopes, SchedulerSignal sig
         }
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
         {
-            log.LogError(e, "Run {RunId} of campaign {CampaignId} failed to start", runId, campaign.Id);
-            await SetRunStatusAsync(db, runId, RunStatus.Starting, RunStatus.Failed, "Start failed: " + e.Message, ct);
+            log.LogError(e, "Run {RunId} of campaign {CampaignId} failed to start", runId, row.CampaignId);
+            await SetRunStatusAsync(db, runId, RunStatus.Starting, RunStatus.Failed, "Start failed: " + e.Message, misfired, ct);
             if (schedule is not { IsRepeating: true })
             {
                 var failable = CampaignStateMachine.From(CampaignTrigger.Fail);
-                await db.Set<Campaign>().Where(c => c.Id == campaign.Id && failable.Contains(c.Status)).ExecuteUpdateAsync(s => s
+                var reason = Truncate("Run start failed: " + e.Message);
+                await db.Set<Campaign>().Where(c => c.Id == row.CampaignId && failable.Contains(c.Status)).ExecuteUpdateAsync(s => s
                     .SetProperty(c => c.Status, CampaignStatus.Failed)
-                    .SetProperty(c => c.StatusReason, Truncate("Run start failed: " + e.Message))
+                    .SetProperty(c => c.StatusReason, reason)
                     .SetProperty(c => c.Version, c => c.Version + 1), ct);
             }
+            else await CreateNextAsync(db, row.WorkspaceId, row.CampaignId, row.Occurrence, next, ct);
             return new Outcome(runId, false, misfired, next, e.Message);
         }
+
+        await CreateNextAsync(db, row.WorkspaceId, row.CampaignId, row.Occurrence, next, ct);
+        string? note = null;
+        if (misfired)
+        {
+            note = $"Misfire: due at {row.ScheduledFor:O}, started at {now:O} (the scheduler was not running at the due time).";
+            log.LogWarning("Run {RunId} of campaign {CampaignId} misfired: due {Due:O}, started {Now:O}", runId, row.CampaignId, row.ScheduledFor, now);
+        }
         // The starter may already have moved the run on (e.g. completed an empty audience): only starting -> running.
-        await SetRunStatusAsync(db, runId, RunStatus.Starting, RunStatus.Running, null, ct);
+        if (await SetRunStatusAsync(db, runId, RunStatus.Starting, RunStatus.Running, note, misfired, ct) == 0 && misfired)
+            await db.Set<CampaignRun>().Where(r => r.Id == runId).ExecuteUpdateAsync(s => s.SetProperty(r => r.Misfired, true).SetProperty(r => r.StatusReason, note), ct);
         metrics.RunsStarted.Add(1);
         return new Outcome(runId, true, misfired, next, null);
     }
 
+    private async Task CreateNextAsync(HeraldDb db, long workspaceId, long campaignId, int occurrence, DateTime? next, CancellationToken ct)
+    {
+        if (next is not { } due) return;
+        db.Set<CampaignRun>().Add(new CampaignRun
+        {
+            WorkspaceId = workspaceId, CampaignId = campaignId, Occurrence = occurrence + 1, ScheduledFor = due, Status = RunStatus.Scheduled,
+        });
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateException)
+        {
+            // The next occurrence exists already (this run was claimed again after a node died mid-start).
+            db.ChangeTracker.Clear();
+            return;
+        }
+        await signal.NotifyAsync(db, ct);
+    }
+
     private static string Truncate(string s) => s.Length <= 500 ? s : s[..500];
 
-    private static Task<int> SetRunStatusAsync(HeraldDb db, long runId, string from, string to, string? reason, CancellationToken ct)
+    private static Task<int> SetRunStatusAsync(HeraldDb db, long runId, string from, string to, string? reason, bool misfired, CancellationToken ct)
     {
         var text = reason is null ? null : Truncate(reason);
         return db.Set<CampaignRun>().Where(r => r.Id == runId && r.Status == from).ExecuteUpdateAsync(s => s
             .SetProperty(r => r.Status, to)
+            .SetProperty(r => r.Misfired, r => r.Misfired || misfired)
             .SetProperty(r => r.StatusReason, r => text ?? r.StatusReason), ct);
     }
 
-    internal static async Task<string> WorkspaceZoneAsync(HeraldDb db, long workspaceId, CancellationToken ct) =>
-        await db.Set<Workspace>().Where(w => w.Id == workspaceId).Select(w => w.Timezone).FirstAsync(ct);
-
     /// <summary>The campaign's stored schedule, compiled (stored schedules were validated when saved).</summary>
-    public static Schedule? CompileStored(Campaign c, string workspaceZone)
+    public static Schedule? CompileStored(Campaign c, string workspaceZone) => CompileStored(c.Schedule, workspaceZone);
+
+    public static Schedule? CompileStored(string scheduleJson, string workspaceZone)
     {
-        var def = JsonSerializer.Deserialize<ScheduleDefinition>(c.Schedule, HeraldJson.Options) ?? new ScheduleDefinition { Type = "now" };
+        var def = JsonSerializer.Deserialize<ScheduleDefinition>(scheduleJson, HeraldJson.Options) ?? new ScheduleDefinition { Type = "now" };
         return def.Compile(workspaceZone, DateTime.MinValue, new Validation(), checkPast: false);
     }
 }
