@@ -20,23 +20,37 @@ public sealed class RunLauncher(IServiceScopeFactory scopes, SchedulerSignal sig
     /// <param name="misfired">The run is late because the server was down: a recurring schedule continues from the next future slot.</param>
     /// <param name="nowUtc">The scheduler's "now" (its pass time); null = the clock's.</param>
     /// <remarks>
-    /// Ordered for start latency: one read, the campaign compare-and-set, then the hand-over; the next run
-    /// and the run's flags are written after. If the node dies in between, the run stays <c>starting</c> and
-    /// is claimed again after <see cref="SchedulerOptions.StartingTimeout"/> (the starter is idempotent), which
-    /// also creates the next run then.
+    /// Ordered for start latency: the hand-over comes first, right after the claim; then the campaign moves to
+    /// running (compare-and-set), the next run is created and the run is marked running. A claimed run's
+    /// campaign is startable: pause, cancel and reschedule move or remove its scheduled runs in the same
+    /// transaction as the campaign. If the campaign changed in the meantime, the run ends cancelled (workers
+    /// only send for running runs). If the node dies midway, the run stays <c>starting</c> and is claimed again
+    /// after <see cref="SchedulerOptions.StartingTimeout"/> (the starter is idempotent), creating the next run then.
     /// </remarks>
     public async Task<Outcome> LaunchAsync(long runId, bool misfired, DateTime? nowUtc, CancellationToken ct)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<HeraldDb>();
         var now = nowUtc ?? clock.GetUtcNow().UtcDateTime;
+
+        Exception? failure = null;
+        var starter = scope.ServiceProvider.GetService<IRunStarter>();
+        try
+        {
+            if (starter is null) log.LogWarning("No run starter is registered; run {RunId} has nothing to deliver", runId);
+            else await starter.StartAsync(runId, ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            failure = e;
+        }
+
         var row = await (
             from r in db.Set<CampaignRun>()
             join c in db.Set<Campaign>() on r.CampaignId equals c.Id
             join w in db.Set<Workspace>() on c.WorkspaceId equals w.Id
             where r.Id == runId
             select new { r.WorkspaceId, r.CampaignId, r.Occurrence, r.ScheduledFor, c.Schedule, c.EndAt, w.Timezone }).AsNoTracking().FirstAsync(ct);
-
         DateTime? next = null;
         var schedule = CompileStored(row.Schedule, row.Timezone);
         if (schedule is { IsRepeating: true })
@@ -44,6 +58,22 @@ public sealed class RunLauncher(IServiceScopeFactory scopes, SchedulerSignal sig
             // Normally the next slot after this one; after a misfire the next slot after now (no burst of catch-up runs).
             next = schedule.Next(misfired ? now : row.ScheduledFor, row.Occurrence);
             if (next is { } n && row.EndAt is { } end && n > end) next = null;
+        }
+
+        if (failure is not null)
+        {
+            log.LogError(failure, "Run {RunId} of campaign {CampaignId} failed to start", runId, row.CampaignId);
+            await SetRunStatusAsync(db, runId, RunStatus.Starting, RunStatus.Failed, "Start failed: " + failure.Message, misfired, ct);
+            if (schedule is not { IsRepeating: true })
+            {
+                var failable = CampaignStateMachine.From(CampaignTrigger.Fail);
+                var reason = Truncate("Run start failed: " + failure.Message);
+                await db.Set<Campaign>().Where(c => c.Id == row.CampaignId && failable.Contains(c.Status)).ExecuteUpdateAsync(s => s
+                    .SetProperty(c => c.Status, CampaignStatus.Failed)
+                    .SetProperty(c => c.StatusReason, reason)
+                    .SetProperty(c => c.Version, c => c.Version + 1), ct);
+                return new Outcome(runId, false, misfired, null, failure.Message);
+            }
         }
 
         // Compare-and-set: the campaign may have been paused or cancelled since the run was claimed.
@@ -61,30 +91,8 @@ public sealed class RunLauncher(IServiceScopeFactory scopes, SchedulerSignal sig
             return new Outcome(runId, false, misfired, null, "campaign not startable");
         }
 
-        var starter = scope.ServiceProvider.GetService<IRunStarter>();
-        try
-        {
-            if (starter is null) log.LogWarning("No run starter is registered; run {RunId} has nothing to deliver", runId);
-            else await starter.StartAsync(runId, ct);
-        }
-        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
-        {
-            log.LogError(e, "Run {RunId} of campaign {CampaignId} failed to start", runId, row.CampaignId);
-            await SetRunStatusAsync(db, runId, RunStatus.Starting, RunStatus.Failed, "Start failed: " + e.Message, misfired, ct);
-            if (schedule is not { IsRepeating: true })
-            {
-                var failable = CampaignStateMachine.From(CampaignTrigger.Fail);
-                var reason = Truncate("Run start failed: " + e.Message);
-                await db.Set<Campaign>().Where(c => c.Id == row.CampaignId && failable.Contains(c.Status)).ExecuteUpdateAsync(s => s
-                    .SetProperty(c => c.Status, CampaignStatus.Failed)
-                    .SetProperty(c => c.StatusReason, reason)
-                    .SetProperty(c => c.Version, c => c.Version + 1), ct);
-            }
-            else await CreateNextAsync(db, row.WorkspaceId, row.CampaignId, row.Occurrence, next, ct);
-            return new Outcome(runId, false, misfired, next, e.Message);
-        }
-
         await CreateNextAsync(db, row.WorkspaceId, row.CampaignId, row.Occurrence, next, ct);
+        if (failure is not null) return new Outcome(runId, false, misfired, next, failure.Message);
         string? note = null;
         if (misfired)
         {
