@@ -238,7 +238,7 @@ public sealed class CampaignService(
         DateTime? first = schedule switch
         {
             Schedule.Now => now,
-            Schedule.Once o => o.AtUtc,
+            Schedule.Once o => o.AtUtc < now ? now : o.AtUtc, // allowPast: due now, not a misfire
             // A recurring schedule approved after its start begins at its next slot, not with a catch-up run.
             _ => schedule.Next(now, 0, inclusive: true),
         };

@@ -199,4 +199,67 @@ public sealed class SchedulerLoopTests(SchedulerRoleApp app) : IClassFixture<Sch
         await Eventually(() => app.Starter.Started.Any(s => s.RunId == runId), "the run started at its time");
         Assert.Equal(at, app.Starter.Started.Single(s => s.RunId == runId).At);
     }
+
+    [Fact]
+    public async Task HostedLoop_NotifyFromAnotherNode_WakesItOnPostgres()
+    {
+        if (!TestDatabase.IsPostgres) return; // LISTEN/NOTIFY is PostgreSQL's; SQLite runs one process
+        var ws = await app.CreateWorkspaceAsync();
+        var c = await (await ws.Client(Role.Editor).PostJsonAsync("/api/v1/campaigns", CampaignBodies.Sms())).ExpectAsync(HttpStatusCode.Created);
+        var id = long.Parse(c.GetProperty("id").GetString()!);
+        await Task.Delay(300); // the loop is asleep (nothing due: the 60 s safety re-check)
+        var at = app.Now.AddSeconds(10);
+        // "Another node" approves the campaign: rows written and NOTIFY sent on its own connection, no in-process signal here.
+        await using (var conn = new Npgsql.NpgsqlConnection(app.Database.ConnectionString))
+        {
+            await conn.OpenAsync();
+            await using var cmd = new Npgsql.NpgsqlCommand(
+                "UPDATE campaign SET status = 'approved' WHERE id = @id; " +
+                "INSERT INTO campaign_run (workspace_id, campaign_id, occurrence, scheduled_for, status, misfired, total, pending, sent, delivered, read, failed, skipped, unknown, opened, clicked, converted, unsubscribed, bounced) " +
+                "VALUES (@ws, @id, 1, @at, 'scheduled', false, 0,0,0,0,0,0,0,0,0,0,0,0,0); SELECT pg_notify('herald_scheduler', '');", conn);
+            cmd.Parameters.AddWithValue("id", id);
+            cmd.Parameters.AddWithValue("ws", ws.Id);
+            cmd.Parameters.AddWithValue("at", at);
+            await cmd.ExecuteNonQueryAsync();
+        }
+        var runId = await app.WithDbAsync(db => db.Set<CampaignRun>().Where(r => r.CampaignId == id).Select(r => r.Id).FirstAsync());
+        await Task.Delay(500); // the notification arrives and the loop re-plans its sleep to the run's time
+        app.Clock!.Advance(TimeSpan.FromSeconds(10));
+        await Eventually(() => app.Starter.Started.Any(s => s.RunId == runId), "the run started at its time after the NOTIFY");
+    }
+}
+
+/// <summary>A run starter that always throws, to see a failed start end visibly.</summary>
+public sealed class FailingStarterApp : SchedulerApp
+{
+    public FailingStarterApp()
+    {
+        ConfigureTestServices = s => s.AddSingleton<IRunStarter>(new ThrowingStarter());
+    }
+
+    private sealed class ThrowingStarter : IRunStarter
+    {
+        public Task StartAsync(long runId, CancellationToken ct) => throw new InvalidOperationException("audience query exploded");
+    }
+}
+
+public sealed class SchedulerFailureTests(FailingStarterApp app) : IClassFixture<FailingStarterApp>
+{
+    [Fact]
+    public async Task RunOnce_StarterThrows_RunAndOneTimeCampaignEndFailedWithTheReason()
+    {
+        var ws = await app.CreateWorkspaceAsync();
+        var at = app.Now.AddMinutes(1);
+        var c = await (await ws.Client(Role.Editor).PostJsonAsync("/api/v1/campaigns", CampaignBodies.Sms(schedule: CampaignBodies.Once(at)))).ExpectAsync(HttpStatusCode.Created);
+        var id = long.Parse(c.GetProperty("id").GetString()!);
+        await (await ws.Client(Role.Editor).PostJsonAsync($"/api/v1/campaigns/{id}/submit", new { })).ExpectAsync(HttpStatusCode.OK);
+        var result = await app.Services.GetRequiredService<CampaignScheduler>().RunOnceAsync(at);
+        Assert.Equal(0, result.Started);
+        var run = await app.WithDbAsync(db => db.Set<CampaignRun>().AsNoTracking().FirstAsync(r => r.CampaignId == id));
+        Assert.Equal(RunStatus.Failed, run.Status);
+        Assert.Contains("audience query exploded", run.StatusReason);
+        var campaign = await (await ws.Client(Role.Viewer).GetAsync($"/api/v1/campaigns/{id}")).ExpectAsync(HttpStatusCode.OK);
+        Assert.Equal("failed", campaign.GetProperty("status").GetString());
+        Assert.Contains("audience query exploded", campaign.GetProperty("statusReason").GetString());
+    }
 }
