@@ -27,6 +27,14 @@ public sealed class CampaignScheduler(
     /// <summary>Name written to <c>claimed_by</c>; a second instance in one process (tests) sets its own.</summary>
     public string Node { get; set; } = options.Value.Node;
 
+    private int _loopPasses;
+
+    /// <summary>Passes the hosted loop has completed (observability and tests).</summary>
+    public int LoopPasses => Volatile.Read(ref _loopPasses);
+
+    /// <summary>True while the PostgreSQL LISTEN connection is up.</summary>
+    public bool Listening { get; private set; }
+
     /// <summary>Claims and starts every run due at <paramref name="nowUtc"/>, then reports the next due time.</summary>
     public async Task<SchedulerResult> RunOnceAsync(DateTime nowUtc, CancellationToken ct = default)
     {
@@ -145,6 +153,7 @@ public sealed class CampaignScheduler(
                 var result = await RunOnceAsync(now, stoppingToken);
                 if (result.Claimed > 0) log.LogDebug("Scheduler {Node} started {Started} of {Claimed} due runs", Node, result.Started, result.Claimed);
                 sleep = result.NextDueAt is { } due ? due - clock.GetUtcNow().UtcDateTime : _o.SafetyRecheck;
+                Interlocked.Increment(ref _loopPasses);
             }
             catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
@@ -175,12 +184,14 @@ public sealed class CampaignScheduler(
                 await conn.OpenAsync(ct);
                 conn.Notification += (_, _) => signal.Wake();
                 await using (var cmd = new NpgsqlCommand($"LISTEN {SchedulerSignal.Channel}", conn)) await cmd.ExecuteNonQueryAsync(ct);
+                Listening = true;
                 signal.Wake(); // anything created while we were not listening
                 while (!ct.IsCancellationRequested) await conn.WaitAsync(ct);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested) { return; }
             catch (Exception e)
             {
+                Listening = false;
                 log.LogWarning(e, "Scheduler LISTEN connection lost; reconnecting");
                 try { await Task.Delay(TimeSpan.FromSeconds(2), clock, ct); } catch (OperationCanceledException) { return; }
             }

@@ -200,6 +200,17 @@ public sealed class SchedulerLoopTests(SchedulerRoleApp app) : IClassFixture<Sch
         Assert.Equal(at, app.Starter.Started.Single(s => s.RunId == runId).At);
     }
 
+}
+
+/// <summary>Cross-node wake-up: a NOTIFY from another connection wakes a sleeping scheduler.</summary>
+public sealed class SchedulerNotifyTests(SchedulerRoleApp app) : IClassFixture<SchedulerRoleApp>
+{
+    private static async Task Eventually(Func<bool> condition, string what)
+    {
+        for (var i = 0; i < 200 && !condition(); i++) await Task.Delay(25);
+        Assert.True(condition(), what);
+    }
+
     [Fact]
     public async Task HostedLoop_NotifyFromAnotherNode_WakesItOnPostgres()
     {
@@ -207,7 +218,11 @@ public sealed class SchedulerLoopTests(SchedulerRoleApp app) : IClassFixture<Sch
         var ws = await app.CreateWorkspaceAsync();
         var c = await (await ws.Client(Role.Editor).PostJsonAsync("/api/v1/campaigns", CampaignBodies.Sms())).ExpectAsync(HttpStatusCode.Created);
         var id = long.Parse(c.GetProperty("id").GetString()!);
-        await Task.Delay(300); // the loop is asleep (nothing due: the 60 s safety re-check)
+        var scheduler = app.Services.GetRequiredService<CampaignScheduler>();
+        await Eventually(() => scheduler.Listening, "the scheduler listens");
+        // Quiet: the loop has finished its passes and sleeps (nothing due: the 60 s safety re-check).
+        int passes;
+        do { passes = scheduler.LoopPasses; await Task.Delay(300); } while (passes != scheduler.LoopPasses);
         var at = app.Now.AddSeconds(10);
         // "Another node" approves the campaign: rows written and NOTIFY sent on its own connection, no in-process signal here.
         await using (var conn = new Npgsql.NpgsqlConnection(app.Database.ConnectionString))
@@ -223,7 +238,8 @@ public sealed class SchedulerLoopTests(SchedulerRoleApp app) : IClassFixture<Sch
             await cmd.ExecuteNonQueryAsync();
         }
         var runId = await app.WithDbAsync(db => db.Set<CampaignRun>().Where(r => r.CampaignId == id).Select(r => r.Id).FirstAsync());
-        await Task.Delay(500); // the notification arrives and the loop re-plans its sleep to the run's time
+        // The notification alone wakes the loop (the fake clock has not moved): it re-plans its sleep to the run's time.
+        await Eventually(() => scheduler.LoopPasses > passes, "the NOTIFY woke the sleeping loop");
         app.Clock!.Advance(TimeSpan.FromSeconds(10));
         await Eventually(() => app.Starter.Started.Any(s => s.RunId == runId), "the run started at its time after the NOTIFY");
     }
