@@ -25,6 +25,16 @@ public static class Seeds
                 return ws.UserIds[Role.Viewer].ToString();
             case "api-keys":
                 return await ws.App.WithDbAsync(async db => (await db.ApiKeys.FirstAsync(k => k.WorkspaceId == ws.Id && k.Role == Role.Viewer)).Id.ToString());
+            case "templates":
+                var t = await ws.Client().PostJsonAsync("/api/v1/templates", new { name = Marker(ws), channel = "sms", sms = new { body = "Hi " + Marker(ws) } });
+                return (await t.ExpectAsync(System.Net.HttpStatusCode.Created)).GetProperty("id").GetString()!;
+            case "campaigns":
+                var cp = await ws.Client().PostJsonAsync("/api/v1/campaigns", new
+                {
+                    name = Marker(ws), channel = "sms", content = new { sms = new { body = "Hi " + Marker(ws) } }, audience = new { all = true },
+                    schedule = new { type = "now" },
+                });
+                return (await cp.ExpectAsync(System.Net.HttpStatusCode.Created)).GetProperty("id").GetString()!;
             default:
                 throw new InvalidOperationException($"No seed for '{resource}': add one in Seeds.cs.");
         }
@@ -38,6 +48,8 @@ public static class Seeds
             "contacts" or "" => System.Text.Json.JsonSerializer.Serialize(await db.Contacts.AsNoTracking().Where(x => x.Id == n).Select(x => new { x.Email, x.City, x.DeletedAt, x.TotalOrders }).FirstOrDefaultAsync()),
             "users" => System.Text.Json.JsonSerializer.Serialize(await db.Memberships.AsNoTracking().Where(x => x.UserId == n && x.WorkspaceId == ws.Id).Select(x => new { x.Role }).FirstOrDefaultAsync()),
             "api-keys" => System.Text.Json.JsonSerializer.Serialize(await db.ApiKeys.AsNoTracking().Where(x => x.Id == n).Select(x => new { x.RevokedAt }).FirstOrDefaultAsync()),
+            "templates" => System.Text.Json.JsonSerializer.Serialize(await db.Set<Herald.Templates.Template>().AsNoTracking().Where(x => x.Id == n).Select(x => new { x.Name, x.Content, x.UpdatedAt }).FirstOrDefaultAsync()),
+            "campaigns" => System.Text.Json.JsonSerializer.Serialize(await db.Set<Herald.Campaigns.Campaign>().AsNoTracking().Where(x => x.Id == n).Select(x => new { x.Name, x.Status, x.Schedule, x.UpdatedAt, x.Version }).FirstOrDefaultAsync()),
             _ => throw new InvalidOperationException($"No snapshot for '{resource}': add one in Seeds.cs."),
         };
     });

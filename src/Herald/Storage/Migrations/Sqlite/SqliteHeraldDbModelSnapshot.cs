@@ -987,6 +987,58 @@ namespace Herald.Storage.Migrations.Sqlite
                     b.ToTable("delivery", (string)null);
                 });
 
+            modelBuilder.Entity("Herald.Templates.Template", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<string>("Channel")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("channel");
+
+                    b.Property<string>("Content")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("content")
+                        .HasAnnotation("Herald:Json", true);
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("CreatedBy")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("created_by");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("name");
+
+                    b.Property<DateTime>("UpdatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("updated_at");
+
+                    b.Property<long>("WorkspaceId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("workspace_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_template");
+
+                    b.HasIndex("WorkspaceId", "Name")
+                        .HasDatabaseName("ix_template_workspace_id_name");
+
+                    b.ToTable("template", (string)null);
+                });
+
             modelBuilder.Entity("Herald.Workspaces.Workspace", b =>
                 {
                     b.Property<long>("Id")
@@ -1153,6 +1205,16 @@ namespace Herald.Storage.Migrations.Sqlite
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_contact_event_contacts_contact_id");
+                });
+
+            modelBuilder.Entity("Herald.Templates.Template", b =>
+                {
+                    b.HasOne("Herald.Workspaces.Workspace", null)
+                        .WithMany()
+                        .HasForeignKey("WorkspaceId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_template_workspaces_workspace_id");
                 });
 #pragma warning restore 612, 618
         }

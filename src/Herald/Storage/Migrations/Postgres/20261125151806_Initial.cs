@@ -302,6 +302,31 @@ namespace Herald.Storage.Migrations.Postgres
                 });
 
             migrationBuilder.CreateTable(
+                name: "template",
+                columns: table => new
+                {
+                    id = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    workspace_id = table.Column<long>(type: "bigint", nullable: false),
+                    name = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: false),
+                    channel = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false),
+                    content = table.Column<string>(type: "jsonb", nullable: false),
+                    created_by = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
+                    created_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
+                    updated_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_template", x => x.id);
+                    table.ForeignKey(
+                        name: "fk_template_workspaces_workspace_id",
+                        column: x => x.workspace_id,
+                        principalTable: "workspace",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "campaign_run",
                 columns: table => new
                 {
@@ -528,6 +553,11 @@ namespace Herald.Storage.Migrations.Postgres
                 table: "membership",
                 columns: new[] { "workspace_id", "user_id" },
                 unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "ix_template_workspace_id_name",
+                table: "template",
+                columns: new[] { "workspace_id", "name" });
         }
 
         /// <inheritdoc />
@@ -559,6 +589,9 @@ namespace Herald.Storage.Migrations.Postgres
 
             migrationBuilder.DropTable(
                 name: "membership");
+
+            migrationBuilder.DropTable(
+                name: "template");
 
             migrationBuilder.DropTable(
                 name: "campaign");

@@ -300,6 +300,31 @@ namespace Herald.Storage.Migrations.Sqlite
                 });
 
             migrationBuilder.CreateTable(
+                name: "template",
+                columns: table => new
+                {
+                    id = table.Column<long>(type: "INTEGER", nullable: false)
+                        .Annotation("Sqlite:Autoincrement", true),
+                    workspace_id = table.Column<long>(type: "INTEGER", nullable: false),
+                    name = table.Column<string>(type: "TEXT", maxLength: 200, nullable: false),
+                    channel = table.Column<string>(type: "TEXT", maxLength: 16, nullable: false),
+                    content = table.Column<string>(type: "TEXT", nullable: false),
+                    created_by = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
+                    created_at = table.Column<DateTime>(type: "TEXT", nullable: false),
+                    updated_at = table.Column<DateTime>(type: "TEXT", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_template", x => x.id);
+                    table.ForeignKey(
+                        name: "fk_template_workspaces_workspace_id",
+                        column: x => x.workspace_id,
+                        principalTable: "workspace",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "campaign_run",
                 columns: table => new
                 {
@@ -526,6 +551,11 @@ namespace Herald.Storage.Migrations.Sqlite
                 table: "membership",
                 columns: new[] { "workspace_id", "user_id" },
                 unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "ix_template_workspace_id_name",
+                table: "template",
+                columns: new[] { "workspace_id", "name" });
         }
 
         /// <inheritdoc />
@@ -557,6 +587,9 @@ namespace Herald.Storage.Migrations.Sqlite
 
             migrationBuilder.DropTable(
                 name: "membership");
+
+            migrationBuilder.DropTable(
+                name: "template");
 
             migrationBuilder.DropTable(
                 name: "campaign");
