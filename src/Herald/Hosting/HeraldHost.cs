@@ -1,5 +1,6 @@
 using Herald.Audit;
 using Herald.Auth;
+using Herald.Channels;
 using Herald.Common;
 using Herald.Contacts;
 using Herald.Storage;
@@ -50,6 +51,7 @@ public static class HeraldHost
         services.AddSingleton<Herald.Channels.ChannelSecrets>();
         services.AddScoped<AuditLog>();
         services.AddScoped<ContactService>();
+        services.AddHeraldChannels();
         services.AddScoped<WorkspaceService>();
         services.AddSingleton<IPasswordHasher<User>, PasswordHasher<User>>();
 
@@ -98,6 +100,7 @@ public static class HeraldHost
 
         app.MapWorkspacesApi();
         app.MapContactsApi();
+        app.MapChannelsApi();
         app.MapAuditApi();
         app.MapAccountPages();
         return app;

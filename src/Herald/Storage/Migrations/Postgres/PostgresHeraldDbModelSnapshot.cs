@@ -572,6 +572,67 @@ namespace Herald.Storage.Migrations.Postgres
                     b.ToTable("channel_config", (string)null);
                 });
 
+            modelBuilder.Entity("Herald.Channels.WebPush.PushSubscription", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("Auth")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)")
+                        .HasColumnName("auth");
+
+                    b.Property<long>("ContactId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("contact_id");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("Endpoint")
+                        .IsRequired()
+                        .HasMaxLength(2048)
+                        .HasColumnType("character varying(2048)")
+                        .HasColumnName("endpoint");
+
+                    b.Property<DateTime?>("LastSuccessAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("last_success_at");
+
+                    b.Property<string>("P256dh")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("p256dh");
+
+                    b.Property<string>("UserAgent")
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)")
+                        .HasColumnName("user_agent");
+
+                    b.Property<long>("WorkspaceId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("workspace_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_push_subscription");
+
+                    b.HasIndex("ContactId")
+                        .HasDatabaseName("ix_push_subscription_contact_id");
+
+                    b.HasIndex("WorkspaceId", "Endpoint")
+                        .IsUnique()
+                        .HasDatabaseName("ix_push_subscription_workspace_id_endpoint");
+
+                    b.ToTable("push_subscription", (string)null);
+                });
+
             modelBuilder.Entity("Herald.Contacts.ConsentChange", b =>
                 {
                     b.Property<long>("Id")
@@ -1155,6 +1216,16 @@ namespace Herald.Storage.Migrations.Postgres
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_channel_config_workspaces_workspace_id");
+                });
+
+            modelBuilder.Entity("Herald.Channels.WebPush.PushSubscription", b =>
+                {
+                    b.HasOne("Herald.Contacts.Contact", null)
+                        .WithMany()
+                        .HasForeignKey("ContactId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_push_subscription_contacts_contact_id");
                 });
 
             modelBuilder.Entity("Herald.Contacts.ConsentChange", b =>

@@ -552,6 +552,65 @@ namespace Herald.Storage.Migrations.Sqlite
                     b.ToTable("channel_config", (string)null);
                 });
 
+            modelBuilder.Entity("Herald.Channels.WebPush.PushSubscription", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<string>("Auth")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("auth");
+
+                    b.Property<long>("ContactId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("contact_id");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("Endpoint")
+                        .IsRequired()
+                        .HasMaxLength(2048)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("endpoint");
+
+                    b.Property<DateTime?>("LastSuccessAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("last_success_at");
+
+                    b.Property<string>("P256dh")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("p256dh");
+
+                    b.Property<string>("UserAgent")
+                        .HasMaxLength(500)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("user_agent");
+
+                    b.Property<long>("WorkspaceId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("workspace_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_push_subscription");
+
+                    b.HasIndex("ContactId")
+                        .HasDatabaseName("ix_push_subscription_contact_id");
+
+                    b.HasIndex("WorkspaceId", "Endpoint")
+                        .IsUnique()
+                        .HasDatabaseName("ix_push_subscription_workspace_id_endpoint");
+
+                    b.ToTable("push_subscription", (string)null);
+                });
+
             modelBuilder.Entity("Herald.Contacts.ConsentChange", b =>
                 {
                     b.Property<long>("Id")
@@ -1123,6 +1182,16 @@ namespace Herald.Storage.Migrations.Sqlite
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_channel_config_workspaces_workspace_id");
+                });
+
+            modelBuilder.Entity("Herald.Channels.WebPush.PushSubscription", b =>
+                {
+                    b.HasOne("Herald.Contacts.Contact", null)
+                        .WithMany()
+                        .HasForeignKey("ContactId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_push_subscription_contacts_contact_id");
                 });
 
             modelBuilder.Entity("Herald.Contacts.ConsentChange", b =>

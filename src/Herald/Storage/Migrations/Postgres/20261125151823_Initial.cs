@@ -393,6 +393,32 @@ namespace Herald.Storage.Migrations.Postgres
                         onDelete: ReferentialAction.Cascade);
                 });
 
+            migrationBuilder.CreateTable(
+                name: "push_subscription",
+                columns: table => new
+                {
+                    id = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    workspace_id = table.Column<long>(type: "bigint", nullable: false),
+                    contact_id = table.Column<long>(type: "bigint", nullable: false),
+                    endpoint = table.Column<string>(type: "character varying(2048)", maxLength: 2048, nullable: false),
+                    p256dh = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: false),
+                    auth = table.Column<string>(type: "character varying(100)", maxLength: 100, nullable: false),
+                    user_agent = table.Column<string>(type: "character varying(500)", maxLength: 500, nullable: true),
+                    created_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
+                    last_success_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_push_subscription", x => x.id);
+                    table.ForeignKey(
+                        name: "fk_push_subscription_contacts_contact_id",
+                        column: x => x.contact_id,
+                        principalTable: "contact",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
             migrationBuilder.CreateIndex(
                 name: "ix_api_key_hash",
                 table: "api_key",
@@ -528,6 +554,17 @@ namespace Herald.Storage.Migrations.Postgres
                 table: "membership",
                 columns: new[] { "workspace_id", "user_id" },
                 unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "ix_push_subscription_contact_id",
+                table: "push_subscription",
+                column: "contact_id");
+
+            migrationBuilder.CreateIndex(
+                name: "ix_push_subscription_workspace_id_endpoint",
+                table: "push_subscription",
+                columns: new[] { "workspace_id", "endpoint" },
+                unique: true);
         }
 
         /// <inheritdoc />
@@ -561,13 +598,16 @@ namespace Herald.Storage.Migrations.Postgres
                 name: "membership");
 
             migrationBuilder.DropTable(
+                name: "push_subscription");
+
+            migrationBuilder.DropTable(
                 name: "campaign");
 
             migrationBuilder.DropTable(
-                name: "contact");
+                name: "app_user");
 
             migrationBuilder.DropTable(
-                name: "app_user");
+                name: "contact");
 
             migrationBuilder.DropTable(
                 name: "workspace");
