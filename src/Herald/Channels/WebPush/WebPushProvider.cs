@@ -88,9 +88,13 @@ public sealed class WebPushProvider(WebPushSettings settings, HttpClient http, I
     }
 
     private static List<PushSubscription> Targets(OutgoingMessage m, IReadOnlyList<PushSubscription> subs) =>
-        Uri.TryCreate(m.Address, UriKind.Absolute, out _)
+        IsEndpoint(m.Address)
             ? subs.Where(s => s.WorkspaceId == m.WorkspaceId && s.Endpoint == m.Address).ToList()
             : subs.Where(s => s.WorkspaceId == m.WorkspaceId && s.ContactId == m.ContactId).ToList();
+
+    /// <summary>An https (or, for local push services, http) endpoint; anything else means "the contact's subscriptions".</summary>
+    private static bool IsEndpoint(string address) =>
+        Uri.TryCreate(address, UriKind.Absolute, out var u) && (u.Scheme == Uri.UriSchemeHttps || u.Scheme == Uri.UriSchemeHttp);
 
     private async Task<SendResult> SendToAsync(OutgoingMessage m, PushSubscription s, CancellationToken ct)
     {
@@ -125,8 +129,8 @@ public sealed class WebPushProvider(WebPushSettings settings, HttpClient http, I
     /// <summary>All subscriptions the batch needs, in one query by endpoint and one by contact.</summary>
     private async Task<IReadOnlyList<PushSubscription>> LoadSubscriptionsAsync(IReadOnlyList<OutgoingMessage> batch, CancellationToken ct)
     {
-        var endpoints = batch.Where(m => Uri.TryCreate(m.Address, UriKind.Absolute, out _)).Select(m => m.Address).Distinct().ToList();
-        var contacts = batch.Where(m => !Uri.TryCreate(m.Address, UriKind.Absolute, out _)).Select(m => m.ContactId).Distinct().ToList();
+        var endpoints = batch.Where(m => IsEndpoint(m.Address)).Select(m => m.Address).Distinct().ToList();
+        var contacts = batch.Where(m => !IsEndpoint(m.Address)).Select(m => m.ContactId).Distinct().ToList();
         var workspaces = batch.Select(m => m.WorkspaceId).Distinct().ToList();
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<HeraldDb>();
