@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Net.Sockets;
 using MailKit.Net.Smtp;
 using MailKit.Security;
 
@@ -95,7 +96,19 @@ public sealed class SmtpConnectionPool(SmtpSettings settings, TimeProvider clock
                 "starttls" => SecureSocketOptions.StartTls,
                 _ => SecureSocketOptions.None,
             };
-            await client.ConnectAsync(settings.Host!, settings.Port, security, ct);
+            // Our own socket, to turn Nagle off: SMTP is a chat of small writes (the end-of-data dot,
+            // pipelined commands), and Nagle holding them for the peer's delayed ACK costs ~40 ms a message.
+            var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            try
+            {
+                await socket.ConnectAsync(settings.Host!, settings.Port, ct);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+            await client.ConnectAsync(socket, settings.Host!, settings.Port, security, ct);
             if (!string.IsNullOrEmpty(settings.Username))
                 await client.AuthenticateAsync(settings.Username, settings.Password ?? "", ct);
             return client;

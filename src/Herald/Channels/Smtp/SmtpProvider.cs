@@ -128,7 +128,9 @@ public sealed class SmtpProvider : IChannelProvider
     public MimeMessage Build(OutgoingMessage message)
     {
         var c = message.Content;
-        var mime = new MimeMessage();
+        // Not new MimeMessage(): it generates a Message-ID from the host's domain name, which we replace
+        // anyway; measured 4x the cost of the whole empty message.
+        var mime = new MimeMessage((IEnumerable<Header>)[new Header(HeaderId.MimeVersion, "1.0")]);
         mime.From.Add(_from);
         mime.To.Add(MailboxAddress.Parse(message.Address));
         if (_replyTo is not null) mime.ReplyTo.Add(_replyTo);
