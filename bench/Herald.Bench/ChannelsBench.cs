@@ -22,7 +22,7 @@ namespace Herald.Bench;
 /// Channel provider throughput against local sinks: SMTP through the pooled provider to an SmtpServer
 /// sink, and the webhook (HTTP) provider to a Kestrel sink. Both sinks run in this process, so the
 /// figures include the sink's CPU on the same cores.
-/// Options: --messages 20000 --batch 500 --connections 8 --http-messages 20000 --only smtp|http
+/// Options: --messages 20000 --batch 500 --connections 8 --http-messages 20000 --only smtp|http --text (plain-text email)
 /// </summary>
 public sealed class ChannelsBench : IBenchCommand
 {
@@ -41,13 +41,14 @@ public sealed class ChannelsBench : IBenchCommand
     {
         var only = args.Get("only", "");
         if (only is "" or "smtp")
-            await SmtpAsync(args.Get("messages", 20_000), args.Get("batch", 500), args.Get("connections", 8));
+            await SmtpAsync(args.Get("messages", 20_000), args.Get("batch", 500), args.Get("connections", 8),
+                args.Has("text") ? new RenderedMessage { Subject = Content.Subject, Text = "Hi Asha, up to 50% off everything until Sunday." } : Content);
         if (only is "" or "http")
             await HttpAsync(args.Get("http-messages", 20_000), args.Get("batch", 500));
         return 0;
     }
 
-    private static async Task SmtpAsync(int messages, int batchSize, int connections)
+    private static async Task SmtpAsync(int messages, int batchSize, int connections, RenderedMessage content)
     {
         var port = FreePort();
         using var stop = new CancellationTokenSource();
@@ -67,9 +68,9 @@ public sealed class ChannelsBench : IBenchCommand
             Host = "127.0.0.1", Port = port, Security = "none", FromEmail = "news@shop.example", FromName = "Shop", MaxConnections = connections,
         };
         await using var provider = new SmtpProvider(settings, TimeProvider.System);
-        await SendAsync(provider, Math.Min(1000, messages), batchSize, ChannelNames.Email, i => $"warm{i}@example.com", 0); // warm-up: JIT, connections
+        await SendAsync(provider, Math.Min(1000, messages), batchSize, ChannelNames.Email, i => $"warm{i}@example.com", 0, content); // warm-up: JIT, connections
         var before = store.Count;
-        var (elapsed, failed) = await SendAsync(provider, messages, batchSize, ChannelNames.Email, i => $"user{i}@example.com", 1_000_000);
+        var (elapsed, failed) = await SendAsync(provider, messages, batchSize, ChannelNames.Email, i => $"user{i}@example.com", 1_000_000, content);
         var received = store.Count - before;
         Console.WriteLine($"smtp: {messages} messages in {elapsed.TotalSeconds:F2} s = {messages / elapsed.TotalSeconds:F0} msg/s " +
                           $"(batch {batchSize}, maxConnections {connections}, connections opened {provider.Pool.Opened}, sink sessions {sessions}, received {received}, failed {failed})");
@@ -109,7 +110,7 @@ public sealed class ChannelsBench : IBenchCommand
     }
 
     private static async Task<(TimeSpan Elapsed, int Failed)> SendAsync(IChannelProvider provider, int messages, int batchSize, string channel,
-        Func<int, string> address, long idBase)
+        Func<int, string> address, long idBase, RenderedMessage? content = null)
     {
         var failed = 0;
         var sw = Stopwatch.StartNew();
@@ -120,7 +121,7 @@ public sealed class ChannelsBench : IBenchCommand
             for (var i = 0; i < n; i++)
             {
                 var id = idBase + start + i;
-                var body = channel == ChannelNames.Webhook ? Content with { Body = $$"""{"event":"winter_sale","delivery":{{id}},"discount":50}""" } : Content;
+                var body = content ?? (channel == ChannelNames.Webhook ? Content with { Body = $$"""{"event":"winter_sale","delivery":{{id}},"discount":50}""" } : Content);
                 batch[i] = new OutgoingMessage(id, 1, 1, 1, id, channel, address(start + i), body);
             }
             var results = await provider.SendBatchAsync(batch, CancellationToken.None);
