@@ -1,6 +1,7 @@
 using Herald.Audit;
 using Herald.Auth;
 using Herald.Campaigns;
+using Herald.Channels;
 using Herald.Common;
 using Herald.Contacts;
 using Herald.Storage;
@@ -51,6 +52,7 @@ public static class HeraldHost
         services.AddSingleton<Herald.Channels.ChannelSecrets>();
         services.AddScoped<AuditLog>();
         services.AddScoped<ContactService>();
+        services.AddHeraldChannels();
         services.AddScoped<WorkspaceService>();
         services.AddSingleton<IPasswordHasher<User>, PasswordHasher<User>>();
         services.AddHeraldCampaigns(options);
@@ -100,6 +102,7 @@ public static class HeraldHost
 
         app.MapWorkspacesApi();
         app.MapContactsApi();
+        app.MapChannelsApi();
         app.MapAuditApi();
         app.MapCampaignsApi();
         app.MapAccountPages();

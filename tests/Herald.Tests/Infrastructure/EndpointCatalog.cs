@@ -55,7 +55,20 @@ public static class EndpointCatalog
         new("POST", "/api/v1/campaigns/{id}/cancel", Role.Editor),
         new("PATCH", "/api/v1/campaigns/{id}/schedule", Role.Editor, new { schedule = new { type = "now" } }),
         new("GET", "/api/v1/campaigns/{id}/runs", Role.Viewer),
+        new("GET", "/api/v1/channels", Role.Viewer),
+        new("POST", "/api/v1/channels", Role.Admin, new { channel = "webhook", provider = "webhook", name = "matrix hook", settings = new { url = "http://127.0.0.1:9/hook", secret = "matrix-secret-0123456789" } }),
+        new("GET", "/api/v1/channels/{id}", Role.Viewer),
+        new("PUT", "/api/v1/channels/{id}", Role.Admin, new { name = "renamed hook" }),
+        new("DELETE", "/api/v1/channels/{id}", Role.Admin),
+        new("POST", "/api/v1/channels/{id}/test", Role.Admin),
+        new("GET", "/api/v1/contacts/{id}/push-subscriptions", Role.Viewer),
+        new("POST", "/api/v1/contacts/{id}/push-subscriptions", Role.Editor, new { endpoint = "https://push.example.com/send/matrix", keys = new { p256dh = SamplePushKey, auth = SamplePushAuth } }),
+        new("DELETE", "/api/v1/contacts/{id}/push-subscriptions", Role.Editor),
     ];
+
+    /// <summary>A well-formed (65-byte, uncompressed point) browser key and a 16-byte auth secret, base64url.</summary>
+    public static readonly string SamplePushKey = System.Buffers.Text.Base64Url.EncodeToString([4, .. Enumerable.Range(1, 64).Select(i => (byte)i)]);
+    public static readonly string SamplePushAuth = System.Buffers.Text.Base64Url.EncodeToString(Enumerable.Range(1, 16).Select(i => (byte)i).ToArray());
 
     /// <summary>Which resource a route's <c>{id}</c> names, by route prefix (longest first).</summary>
     public static string ResourceOf(string route)

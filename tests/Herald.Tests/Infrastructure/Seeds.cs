@@ -21,6 +21,13 @@ public static class Seeds
             case "":
                 var c = await ws.Client().PostJsonAsync("/api/v1/contacts", new { email = $"{Marker(ws)}@example.com", firstName = Marker(ws) });
                 return (await c.ExpectAsync(System.Net.HttpStatusCode.Created)).GetProperty("id").GetString()!;
+            case "channels":
+                var ch = await ws.Client().PostJsonAsync("/api/v1/channels", new
+                {
+                    channel = "webhook", provider = "webhook", name = Marker(ws),
+                    settings = new { url = "http://127.0.0.1:9/hook", secret = $"{Marker(ws)}-secret-0123456789" },
+                });
+                return (await ch.ExpectAsync(System.Net.HttpStatusCode.Created)).GetProperty("id").GetString()!;
             case "users":
                 return ws.UserIds[Role.Viewer].ToString();
             case "api-keys":
@@ -46,6 +53,7 @@ public static class Seeds
         return resource switch
         {
             "contacts" or "" => System.Text.Json.JsonSerializer.Serialize(await db.Contacts.AsNoTracking().Where(x => x.Id == n).Select(x => new { x.Email, x.City, x.DeletedAt, x.TotalOrders }).FirstOrDefaultAsync()),
+            "channels" => System.Text.Json.JsonSerializer.Serialize(await db.Set<Herald.Channels.ChannelConfig>().AsNoTracking().Where(x => x.Id == n).Select(x => new { x.Name, x.IsDefault, x.ProtectedSettings, x.UpdatedAt }).FirstOrDefaultAsync()),
             "users" => System.Text.Json.JsonSerializer.Serialize(await db.Memberships.AsNoTracking().Where(x => x.UserId == n && x.WorkspaceId == ws.Id).Select(x => new { x.Role }).FirstOrDefaultAsync()),
             "api-keys" => System.Text.Json.JsonSerializer.Serialize(await db.ApiKeys.AsNoTracking().Where(x => x.Id == n).Select(x => new { x.RevokedAt }).FirstOrDefaultAsync()),
             "templates" => System.Text.Json.JsonSerializer.Serialize(await db.Set<Herald.Templates.Template>().AsNoTracking().Where(x => x.Id == n).Select(x => new { x.Name, x.Content, x.UpdatedAt }).FirstOrDefaultAsync()),

@@ -1,0 +1,196 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Herald.Channels;
+using Herald.Channels.Smtp;
+using Herald.Channels.Webhook;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using SmtpServer;
+using SmtpServer.Protocol;
+using SmtpServer.Storage;
+
+namespace Herald.Bench;
+
+/// <summary>
+/// Channel provider throughput against local sinks: SMTP through the pooled provider to an SmtpServer
+/// sink, and the webhook (HTTP) provider to a Kestrel sink. Both sinks run in this process, so the
+/// figures include the sink's CPU on the same cores.
+/// Options: --messages 20000 --batch 500 --connections 8 --http-messages 20000 --only smtp|http --text (plain-text email)
+/// </summary>
+public sealed class ChannelsBench : IBenchCommand
+{
+    public string Name => "channels";
+    public string Description => "SMTP (pooled) and webhook (HTTP) provider throughput to local sinks";
+
+    private static readonly RenderedMessage Content = new()
+    {
+        Subject = "Winter sale: up to 50% off",
+        Html = "<html><body><h1>Winter sale</h1><p>Hi Asha, up to <b>50%</b> off everything until Sunday.</p>" +
+               "<p><a href=\"https://herald.test/t/c/abc\">Shop now</a></p><img src=\"https://herald.test/t/o/abc\" width=\"1\" height=\"1\"></body></html>",
+        UnsubscribeUrl = "https://herald.test/u/abc",
+    };
+
+    public async Task<int> RunAsync(BenchArgs args)
+    {
+        var only = args.Get("only", "");
+        if (only is "" or "smtp")
+            await SmtpAsync(args.Get("messages", 20_000), args.Get("batch", 500), args.Get("connections", 8),
+                args.Has("text") ? new RenderedMessage { Subject = Content.Subject, Text = "Hi Asha, up to 50% off everything until Sunday." } : Content);
+        if (only is "" or "http")
+            await HttpAsync(args.Get("http-messages", 20_000), args.Get("batch", 500));
+        return 0;
+    }
+
+    private static async Task SmtpAsync(int messages, int batchSize, int connections, RenderedMessage content)
+    {
+        var port = FreePort();
+        using var stop = new CancellationTokenSource();
+        var store = new CountingStore();
+        var options = new SmtpServerOptionsBuilder().ServerName("sink")
+            .Endpoint(b => b.Endpoint(new IPEndPoint(IPAddress.Loopback, port)).AllowUnsecureAuthentication(true)).Build();
+        var services = new SmtpServer.ComponentModel.ServiceProvider();
+        services.Add(store);
+        services.Add(new NoDelayListenerFactory());
+        var server = new SmtpServer.SmtpServer(options, services);
+        var sessions = 0;
+        server.SessionCreated += (_, _) => Interlocked.Increment(ref sessions);
+        var running = server.StartAsync(stop.Token);
+
+        var settings = new SmtpSettings
+        {
+            Host = "127.0.0.1", Port = port, Security = "none", FromEmail = "news@shop.example", FromName = "Shop", MaxConnections = connections,
+        };
+        await using var provider = new SmtpProvider(settings, TimeProvider.System);
+        await SendAsync(provider, Math.Min(1000, messages), batchSize, ChannelNames.Email, i => $"warm{i}@example.com", 0, content); // warm-up: JIT, connections
+        var before = store.Count;
+        var (elapsed, failed) = await SendAsync(provider, messages, batchSize, ChannelNames.Email, i => $"user{i}@example.com", 1_000_000, content);
+        var received = store.Count - before;
+        Console.WriteLine($"smtp: {messages} messages in {elapsed.TotalSeconds:F2} s = {messages / elapsed.TotalSeconds:F0} msg/s " +
+                          $"(batch {batchSize}, maxConnections {connections}, connections opened {provider.Pool.Opened}, sink sessions {sessions}, received {received}, failed {failed})");
+        await stop.CancelAsync();
+        try { await running; } catch (OperationCanceledException) { }
+    }
+
+    private static async Task HttpAsync(int messages, int batchSize)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        await using var app = builder.Build();
+        var count = 0;
+        app.Run(async http =>
+        {
+            // Read the body as a real receiver would before answering.
+            var buffer = ArrayPool<byte>.Shared.Rent(4096);
+            while (await http.Request.Body.ReadAsync(buffer) > 0) { }
+            ArrayPool<byte>.Shared.Return(buffer);
+            Interlocked.Increment(ref count);
+            http.Response.StatusCode = 204;
+        });
+        await app.StartAsync();
+        var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First() + "/hook";
+        using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64, PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+        {
+            Timeout = HttpChannel.Timeout,
+        };
+        await using var provider = new WebhookProvider(new WebhookSettings { Url = url, Secret = "bench-secret-0123456789" }, client, TimeProvider.System);
+        await SendAsync(provider, Math.Min(1000, messages), batchSize, ChannelNames.Webhook, _ => "", 0);
+        var before = count;
+        var (elapsed, failed) = await SendAsync(provider, messages, batchSize, ChannelNames.Webhook, _ => "", 1_000_000);
+        Console.WriteLine($"webhook: {messages} messages in {elapsed.TotalSeconds:F2} s = {messages / elapsed.TotalSeconds:F0} msg/s " +
+                          $"(batch {batchSize}, concurrency {HttpChannel.Concurrency}, received {count - before}, failed {failed})");
+        await app.StopAsync();
+    }
+
+    private static async Task<(TimeSpan Elapsed, int Failed)> SendAsync(IChannelProvider provider, int messages, int batchSize, string channel,
+        Func<int, string> address, long idBase, RenderedMessage? content = null)
+    {
+        var failed = 0;
+        var sw = Stopwatch.StartNew();
+        for (var start = 0; start < messages; start += batchSize)
+        {
+            var n = Math.Min(batchSize, messages - start);
+            var batch = new OutgoingMessage[n];
+            for (var i = 0; i < n; i++)
+            {
+                var id = idBase + start + i;
+                var body = content ?? (channel == ChannelNames.Webhook ? Content with { Body = $$"""{"event":"winter_sale","delivery":{{id}},"discount":50}""" } : Content);
+                batch[i] = new OutgoingMessage(id, 1, 1, 1, id, channel, address(start + i), body);
+            }
+            var results = await provider.SendBatchAsync(batch, CancellationToken.None);
+            failed += results.Count(r => !r.Succeeded);
+        }
+        return (sw.Elapsed, failed);
+    }
+
+    private static int FreePort()
+    {
+        var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        var port = ((IPEndPoint)l.LocalEndpoint).Port;
+        l.Stop();
+        return port;
+    }
+
+    /// <summary>
+    /// SmtpServer's listener with Nagle off: it writes each reply to pipelined commands separately,
+    /// and with Nagle on the second reply waits for the client's delayed ACK (~40 ms a message),
+    /// which would measure the sink, not the provider.
+    /// </summary>
+    internal sealed class NoDelayListenerFactory : SmtpServer.Net.IEndpointListenerFactory
+    {
+        public SmtpServer.Net.IEndpointListener CreateListener(IEndpointDefinition endpointDefinition)
+        {
+            var listener = new TcpListener(endpointDefinition.Endpoint);
+            listener.Start();
+            return new Listener(listener);
+        }
+
+        private sealed class Listener(TcpListener listener) : SmtpServer.Net.IEndpointListener
+        {
+            public async Task<SmtpServer.IO.ISecurableDuplexPipe> GetPipeAsync(ISessionContext context, CancellationToken ct)
+            {
+                var client = await listener.AcceptTcpClientAsync(ct);
+                client.NoDelay = true;
+                context.Properties[SmtpServer.Net.EndpointListener.LocalEndPointKey] = client.Client.LocalEndPoint!;
+                context.Properties[SmtpServer.Net.EndpointListener.RemoteEndPointKey] = client.Client.RemoteEndPoint!;
+                return new PlainPipe(client);
+            }
+
+            public void Dispose() => listener.Stop();
+        }
+
+        /// <summary>The plain-TCP pipe (the sink never upgrades to TLS).</summary>
+        private sealed class PlainPipe(TcpClient client) : SmtpServer.IO.ISecurableDuplexPipe
+        {
+            public System.IO.Pipelines.PipeReader Input { get; } = System.IO.Pipelines.PipeReader.Create(client.GetStream());
+            public System.IO.Pipelines.PipeWriter Output { get; } = System.IO.Pipelines.PipeWriter.Create(client.GetStream());
+            public bool IsSecure => false;
+            public System.Security.Authentication.SslProtocols SslProtocol => System.Security.Authentication.SslProtocols.None;
+
+            public Task UpgradeAsync(System.Security.Cryptography.X509Certificates.X509Certificate certificate, System.Security.Authentication.SslProtocols protocols, CancellationToken ct) =>
+                throw new NotSupportedException("The benchmark sink speaks plain SMTP.");
+
+            public void Dispose() => client.Dispose();
+        }
+    }
+
+    private sealed class CountingStore : MessageStore
+    {
+        private int _count;
+        public int Count => Volatile.Read(ref _count);
+
+        public override Task<SmtpResponse> SaveAsync(ISessionContext context, IMessageTransaction transaction, ReadOnlySequence<byte> buffer, CancellationToken ct)
+        {
+            Interlocked.Increment(ref _count);
+            return Task.FromResult(SmtpResponse.Ok);
+        }
+    }
+}
