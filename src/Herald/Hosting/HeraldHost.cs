@@ -2,6 +2,7 @@ using Herald.Audit;
 using Herald.Auth;
 using Herald.Common;
 using Herald.Contacts;
+using Herald.Dashboard;
 using Herald.Storage;
 using Herald.Workspaces;
 using Microsoft.AspNetCore.DataProtection;
@@ -49,9 +50,12 @@ public static class HeraldHost
 
         services.AddSingleton<Herald.Channels.ChannelSecrets>();
         services.AddScoped<AuditLog>();
+        services.AddScoped<AuditReader>();
         services.AddScoped<ContactService>();
         services.AddScoped<WorkspaceService>();
         services.AddSingleton<IPasswordHasher<User>, PasswordHasher<User>>();
+
+        services.AddDashboard();
 
         services.AddHealthChecks().AddCheck<DatabaseReadyCheck>("database", tags: ["ready"]);
         services.AddOpenApi("v1", o => o.AddDocumentTransformer((doc, _, _) =>
@@ -100,6 +104,7 @@ public static class HeraldHost
         app.MapContactsApi();
         app.MapAuditApi();
         app.MapAccountPages();
+        app.MapDashboard();
         return app;
     }
 }
