@@ -1,0 +1,146 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.RegularExpressions;
+using Microsoft.Playwright;
+using Xunit.Abstractions;
+
+namespace Herald.BrowserTests;
+
+/// <summary>
+/// A new user's first session, in a real browser: setup, home, contacts, API key, a second user,
+/// sign out and sign in as that user. Screenshots of each page go to artifacts/screenshots.
+/// </summary>
+public sealed class DashboardFlowTests(BrowserHerald app, ITestOutputHelper output) : IClassFixture<BrowserHerald>
+{
+    [Fact]
+    public async Task FirstRun_SetupToApproverSignIn_EveryStepWorks()
+    {
+        var page = await app.NewPageAsync();
+
+        // The root sends a fresh install to first-run setup.
+        await page.GotoAsync("/");
+        await Expect(page).ToHaveURLAsync(new Regex("/setup$"));
+        await page.GetByLabel("Your name").FillAsync("Priya Admin");
+        await page.GetByLabel("Email").FillAsync("priya@example.com");
+        await page.GetByLabel("Password (8+ characters)").FillAsync("correct-horse-1");
+        await page.GetByLabel("Workspace name").FillAsync("Acme Retail");
+        await page.GetByLabel("Timezone").FillAsync("Asia/Kolkata");
+        await ShotAsync(page, "01-setup");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Create and continue" }).ClickAsync();
+
+        // Home: greeting, workspace, timezone and the getting-started steps.
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Welcome, Priya Admin" })).ToBeVisibleAsync();
+        await Expect(page.GetByText("times shown in Asia/Kolkata")).ToBeVisibleAsync();
+        await Expect(page.GetByTestId("count-contacts")).ToHaveTextAsync("0");
+        await Expect(page.GetByRole(AriaRole.Link, new() { Name = "Add a contact" })).ToBeVisibleAsync();
+        await ShotAsync(page, "02-home-empty");
+
+        // Contacts: the empty state, then a contact created through the dialog (a bad email is refused on its field).
+        await page.GetByRole(AriaRole.Link, new() { Name = "Contacts", Exact = true }).ClickAsync();
+        await Expect(page.GetByText("No contacts yet")).ToBeVisibleAsync();
+        await ShotAsync(page, "03-contacts-empty");
+        await page.GetByRole(AriaRole.Button, new() { Name = "New contact" }).ClickAsync();
+        var dialog = page.GetByRole(AriaRole.Dialog);
+        await dialog.GetByLabel("First name").FillAsync("Asha");
+        await dialog.GetByLabel("Last name").FillAsync("Verma");
+        await dialog.GetByLabel("Email").FillAsync("asha-at-example");
+        await dialog.GetByRole(AriaRole.Button, new() { Name = "Create contact" }).ClickAsync();
+        await Expect(dialog.GetByTestId("dialog-error")).ToBeVisibleAsync();
+        await Expect(dialog.Locator(".mud-input-error")).Not.ToHaveCountAsync(0);
+        await ShotAsync(page, "04-contact-validation");
+        await dialog.GetByLabel("Email").FillAsync("asha@example.com");
+        await dialog.GetByLabel("Tags").FillAsync("vip, delhi");
+        await dialog.GetByLabel("Attributes (JSON object)").FillAsync("{\"plan\": \"gold\"}");
+        await dialog.GetByRole(AriaRole.Button, new() { Name = "Create contact" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Asha Verma" })).ToBeVisibleAsync();
+        await Expect(page).ToHaveURLAsync(new Regex("/contacts/\\d+$"));
+        await Expect(page.GetByText("gold")).ToBeVisibleAsync();
+        await Expect(page.GetByText("vip", new() { Exact = true })).ToBeVisibleAsync();
+        await Expect(page.GetByText(new Regex("Asia/Kolkata")).First).ToBeVisibleAsync();
+        await ShotAsync(page, "05-contact-detail");
+
+        // Search finds it; the result opens its page.
+        await page.GetByRole(AriaRole.Link, new() { Name = "Contacts", Exact = true }).ClickAsync();
+        await page.GetByLabel("Search by name, email, phone or external id").FillAsync("nobody-like-this");
+        await Expect(page.GetByText("No contact matches")).ToBeVisibleAsync();
+        await page.GetByLabel("Search by name, email, phone or external id").FillAsync("asha");
+        var row = page.GetByRole(AriaRole.Link, new() { Name = "Asha Verma" });
+        await Expect(row).ToBeVisibleAsync();
+        await Expect(page.GetByText("asha@example.com")).ToBeVisibleAsync();
+        await ShotAsync(page, "06-contacts-search");
+        await row.ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Asha Verma" })).ToBeVisibleAsync();
+
+        // API key: shown once, and it really authenticates against the API.
+        await page.GetByRole(AriaRole.Link, new() { Name = "Settings" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Settings", Exact = true })).ToBeVisibleAsync();
+        await ShotAsync(page, "07-settings");
+        await page.GetByRole(AriaRole.Link, new() { Name = "API keys" }).ClickAsync();
+        await Expect(page.GetByText("No API keys yet")).ToBeVisibleAsync();
+        await page.GetByLabel("Name").FillAsync("shop backend");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Create key" }).ClickAsync();
+        var key = (await page.GetByTestId("new-key").InnerTextAsync()).Trim();
+        Assert.True(key.Length >= 20, $"expected a key, got '{key}'");
+        await Expect(page.GetByText("it is shown only this once")).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Cell, new() { Name = "shop backend" })).ToBeVisibleAsync();
+        await ShotAsync(page, "08-api-key-created");
+        using (var http = new HttpClient { BaseAddress = new Uri(app.BaseUrl) })
+        {
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+            var res = await http.GetAsync("/api/v1/contacts?q=asha");
+            Assert.Equal(HttpStatusCode.OK, res.StatusCode);
+            Assert.Contains("asha@example.com", await res.Content.ReadAsStringAsync());
+        }
+        await page.ReloadAsync();
+        await Expect(page.GetByTestId("new-key")).ToHaveCountAsync(0);
+
+        // A second user, as approver.
+        await page.GetByRole(AriaRole.Link, new() { Name = "Users and roles" }).ClickAsync();
+        await page.GetByLabel("Email").FillAsync("omar@example.com");
+        await page.GetByLabel("Name", new() { Exact = true }).FillAsync("Omar Approver");
+        await page.GetByLabel("Password (new users)").FillAsync("approver-pass-1");
+        await page.GetByTestId("new-user-role").ClickAsync();
+        await page.GetByRole(AriaRole.Option, new() { Name = "approver" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Add user" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Cell, new() { Name = "omar@example.com" })).ToBeVisibleAsync();
+        await ShotAsync(page, "09-users");
+
+        // The audit log names what happened.
+        await page.GetByRole(AriaRole.Link, new() { Name = "Audit log" }).ClickAsync();
+        await Expect(page.GetByText("user.add")).ToBeVisibleAsync();
+        await Expect(page.GetByText("api_key.create")).ToBeVisibleAsync();
+        await Expect(page.GetByText("contact.create")).ToBeVisibleAsync();
+        await ShotAsync(page, "10-audit-log");
+
+        // Sign out, then in as the approver: no admin pages, read-only where they may not write.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
+        await Expect(page).ToHaveURLAsync(new Regex("/login"));
+        await page.GotoAsync("/contacts");
+        await Expect(page).ToHaveURLAsync(new Regex("/login\\?ReturnUrl=%2Fcontacts", RegexOptions.IgnoreCase));
+        await page.GetByLabel("Email").FillAsync("omar@example.com");
+        await page.GetByLabel("Password").FillAsync("approver-pass-1");
+        await ShotAsync(page, "11-login");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Contacts", Exact = true })).ToBeVisibleAsync();
+        await Expect(page.GetByTestId("current-user")).ToContainTextAsync("approver");
+        await page.GetByRole(AriaRole.Link, new() { Name = "Home" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Welcome, Omar Approver" })).ToBeVisibleAsync();
+        await ShotAsync(page, "12-approver-home");
+        await page.GotoAsync("/settings");
+        await Expect(page.GetByText("this page is read-only for you")).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Save settings" })).ToHaveCountAsync(0);
+        await Expect(page.GetByRole(AriaRole.Link, new() { Name = "API keys" })).ToHaveCountAsync(0);
+        await ShotAsync(page, "13-approver-settings-readonly");
+    }
+
+    private static ILocatorAssertions Expect(ILocator l) => Assertions.Expect(l);
+    private static IPageAssertions Expect(IPage p) => Assertions.Expect(p);
+
+    private async Task ShotAsync(IPage page, string name)
+    {
+        await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+        var path = Path.Combine(BrowserHerald.ScreenshotDir, name + ".png");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = true });
+        output.WriteLine($"screenshot: {path}");
+    }
+}
