@@ -30,6 +30,8 @@ public sealed class BrowserHerald : WebApplicationFactory<Program>, IAsyncLifeti
         StartServer();
         BaseUrl = Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
             .First(a => a.StartsWith("http://", StringComparison.Ordinal)).TrimEnd('/');
+        // The machine may be busy (parallel builds); the first circuit also pays for JIT. Generous, not sleepy.
+        Assertions.SetDefaultExpectTimeout(20_000);
         _playwright = await Playwright.CreateAsync();
         Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
@@ -58,7 +60,7 @@ public sealed class BrowserHerald : WebApplicationFactory<Program>, IAsyncLifeti
         {
             BaseURL = BaseUrl, ViewportSize = new ViewportSize { Width = 1360, Height = 900 }, Locale = "en-US",
         });
-        context.SetDefaultTimeout(15_000);
+        context.SetDefaultTimeout(20_000);
         return await context.NewPageAsync();
     }
 

@@ -36,21 +36,21 @@ public sealed class DashboardFlowTests(BrowserHerald app, ITestOutputHelper outp
         await ShotAsync(page, "02-home-empty");
 
         // Contacts: the empty state, then a contact created through the dialog (a bad email is refused on its field).
-        await page.GetByRole(AriaRole.Link, new() { Name = "Contacts", Exact = true }).ClickAsync();
+        await NavAsync(page, "Contacts");
         await Expect(page.GetByText("No contacts yet")).ToBeVisibleAsync();
         await ShotAsync(page, "03-contacts-empty");
         await page.GetByRole(AriaRole.Button, new() { Name = "New contact" }).ClickAsync();
         var dialog = page.GetByRole(AriaRole.Dialog);
-        await dialog.GetByLabel("First name").FillAsync("Asha");
-        await dialog.GetByLabel("Last name").FillAsync("Verma");
-        await dialog.GetByLabel("Email").FillAsync("asha-at-example");
+        await dialog.GetByLabel("First name", new() { Exact = true }).FillAsync("Asha");
+        await dialog.GetByLabel("Last name", new() { Exact = true }).FillAsync("Verma");
+        await dialog.GetByLabel("Email", new() { Exact = true }).FillAsync("asha-at-example");
         await dialog.GetByRole(AriaRole.Button, new() { Name = "Create contact" }).ClickAsync();
         await Expect(dialog.GetByTestId("dialog-error")).ToBeVisibleAsync();
         await Expect(dialog.Locator(".mud-input-error")).Not.ToHaveCountAsync(0);
         await ShotAsync(page, "04-contact-validation");
-        await dialog.GetByLabel("Email").FillAsync("asha@example.com");
-        await dialog.GetByLabel("Tags").FillAsync("vip, delhi");
-        await dialog.GetByLabel("Attributes (JSON object)").FillAsync("{\"plan\": \"gold\"}");
+        await dialog.GetByLabel("Email", new() { Exact = true }).FillAsync("asha@example.com");
+        await dialog.GetByLabel("Tags", new() { Exact = true }).FillAsync("vip, delhi");
+        await dialog.GetByLabel("Attributes (JSON object)", new() { Exact = true }).FillAsync("{\"plan\": \"gold\"}");
         await dialog.GetByRole(AriaRole.Button, new() { Name = "Create contact" }).ClickAsync();
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Asha Verma" })).ToBeVisibleAsync();
         await Expect(page).ToHaveURLAsync(new Regex("/contacts/\\d+$"));
@@ -60,7 +60,7 @@ public sealed class DashboardFlowTests(BrowserHerald app, ITestOutputHelper outp
         await ShotAsync(page, "05-contact-detail");
 
         // Search finds it; the result opens its page.
-        await page.GetByRole(AriaRole.Link, new() { Name = "Contacts", Exact = true }).ClickAsync();
+        await NavAsync(page, "Contacts");
         await page.GetByLabel("Search by name, email, phone or external id").FillAsync("nobody-like-this");
         await Expect(page.GetByText("No contact matches")).ToBeVisibleAsync();
         await page.GetByLabel("Search by name, email, phone or external id").FillAsync("asha");
@@ -72,7 +72,7 @@ public sealed class DashboardFlowTests(BrowserHerald app, ITestOutputHelper outp
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Asha Verma" })).ToBeVisibleAsync();
 
         // API key: shown once, and it really authenticates against the API.
-        await page.GetByRole(AriaRole.Link, new() { Name = "Settings" }).ClickAsync();
+        await NavAsync(page, "Settings");
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Settings", Exact = true })).ToBeVisibleAsync();
         await ShotAsync(page, "07-settings");
         await page.GetByRole(AriaRole.Link, new() { Name = "API keys" }).ClickAsync();
@@ -82,7 +82,7 @@ public sealed class DashboardFlowTests(BrowserHerald app, ITestOutputHelper outp
         var key = (await page.GetByTestId("new-key").InnerTextAsync()).Trim();
         Assert.True(key.Length >= 20, $"expected a key, got '{key}'");
         await Expect(page.GetByText("it is shown only this once")).ToBeVisibleAsync();
-        await Expect(page.GetByRole(AriaRole.Cell, new() { Name = "shop backend" })).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Cell, new() { Name = "shop backend", Exact = true })).ToBeVisibleAsync();
         await ShotAsync(page, "08-api-key-created");
         using (var http = new HttpClient { BaseAddress = new Uri(app.BaseUrl) })
         {
@@ -102,11 +102,11 @@ public sealed class DashboardFlowTests(BrowserHerald app, ITestOutputHelper outp
         await page.GetByTestId("new-user-role").ClickAsync();
         await page.GetByRole(AriaRole.Option, new() { Name = "approver" }).ClickAsync();
         await page.GetByRole(AriaRole.Button, new() { Name = "Add user" }).ClickAsync();
-        await Expect(page.GetByRole(AriaRole.Cell, new() { Name = "omar@example.com" })).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Cell, new() { Name = "omar@example.com", Exact = true })).ToBeVisibleAsync();
         await ShotAsync(page, "09-users");
 
         // The audit log names what happened.
-        await page.GetByRole(AriaRole.Link, new() { Name = "Audit log" }).ClickAsync();
+        await NavAsync(page, "Audit log");
         await Expect(page.GetByText("user.add")).ToBeVisibleAsync();
         await Expect(page.GetByText("api_key.create")).ToBeVisibleAsync();
         await Expect(page.GetByText("contact.create")).ToBeVisibleAsync();
@@ -123,7 +123,7 @@ public sealed class DashboardFlowTests(BrowserHerald app, ITestOutputHelper outp
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Contacts", Exact = true })).ToBeVisibleAsync();
         await Expect(page.GetByTestId("current-user")).ToContainTextAsync("approver");
-        await page.GetByRole(AriaRole.Link, new() { Name = "Home" }).ClickAsync();
+        await NavAsync(page, "Home");
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Welcome, Omar Approver" })).ToBeVisibleAsync();
         await ShotAsync(page, "12-approver-home");
         await page.GotoAsync("/settings");
@@ -132,6 +132,9 @@ public sealed class DashboardFlowTests(BrowserHerald app, ITestOutputHelper outp
         await Expect(page.GetByRole(AriaRole.Link, new() { Name = "API keys" })).ToHaveCountAsync(0);
         await ShotAsync(page, "13-approver-settings-readonly");
     }
+
+    private static Task NavAsync(IPage page, string item) =>
+        page.GetByRole(AriaRole.Navigation, new() { Name = "Main" }).GetByRole(AriaRole.Link, new() { Name = item, Exact = true }).ClickAsync();
 
     private static ILocatorAssertions Expect(ILocator l) => Assertions.Expect(l);
     private static IPageAssertions Expect(IPage p) => Assertions.Expect(p);
