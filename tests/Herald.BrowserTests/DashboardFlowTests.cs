@@ -74,7 +74,33 @@ public sealed class DashboardFlowTests(BrowserHerald app, ITestOutputHelper outp
         // API key: shown once, and it really authenticates against the API.
         await NavAsync(page, "Settings");
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Settings", Exact = true })).ToBeVisibleAsync();
+        await page.GetByLabel("Default phone region").FillAsync("XX");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save settings" }).ClickAsync();
+        await Expect(page.GetByTestId("settings-error")).ToContainTextAsync("defaultPhoneRegion");
+        await page.GetByLabel("Default phone region").FillAsync("IN");
+        await page.GetByLabel("Limit marketing messages per contact").CheckAsync();
+        await page.GetByLabel("At most (messages)").FillAsync("2");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save settings" }).ClickAsync();
+        await Expect(page.GetByText("Settings saved.")).ToBeVisibleAsync();
+        await Expect(page.GetByTestId("settings-error")).ToHaveCountAsync(0);
         await ShotAsync(page, "07-settings");
+        await page.ReloadAsync();
+        await Expect(page.GetByLabel("Default phone region")).ToHaveValueAsync("IN");
+        await Expect(page.GetByLabel("At most (messages)")).ToHaveValueAsync("2");
+
+        // A second workspace, and the switcher moves between them.
+        await page.GetByLabel("New workspace name").FillAsync("Acme Wholesale");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Create workspace" }).ClickAsync();
+        await page.GetByTestId("workspace-switcher").ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Acme Wholesale" }).ClickAsync();
+        await Expect(page.GetByTestId("workspace-switcher")).ToContainTextAsync("Acme Wholesale");
+        await Expect(page.GetByTestId("count-contacts")).ToHaveTextAsync("0");
+        await ShotAsync(page, "07b-switched-workspace");
+        await page.GetByTestId("workspace-switcher").ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Acme Retail" }).ClickAsync();
+        await Expect(page.GetByTestId("workspace-switcher")).ToContainTextAsync("Acme Retail");
+        await Expect(page.GetByTestId("count-contacts")).ToHaveTextAsync("1");
+        await NavAsync(page, "Settings");
         await page.GetByRole(AriaRole.Link, new() { Name = "API keys" }).ClickAsync();
         await Expect(page.GetByText("No API keys yet")).ToBeVisibleAsync();
         await page.GetByLabel("Name").FillAsync("shop backend");
