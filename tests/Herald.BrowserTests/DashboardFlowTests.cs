@@ -71,6 +71,15 @@ public sealed class DashboardFlowTests(BrowserHerald app, ITestOutputHelper outp
         await row.ClickAsync();
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Asha Verma" })).ToBeVisibleAsync();
 
+        // Edit (a patch): change the city, drop a tag; the page shows the saved values.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Edit" }).ClickAsync();
+        dialog = page.GetByRole(AriaRole.Dialog);
+        await dialog.GetByLabel("City", new() { Exact = true }).FillAsync("New Delhi");
+        await dialog.GetByLabel("Tags", new() { Exact = true }).FillAsync("vip");
+        await dialog.GetByRole(AriaRole.Button, new() { Name = "Save changes" }).ClickAsync();
+        await Expect(page.GetByText("New Delhi")).ToBeVisibleAsync();
+        await Expect(page.GetByText("delhi", new() { Exact = true })).ToHaveCountAsync(0);
+
         // API key: shown once, and it really authenticates against the API.
         await NavAsync(page, "Settings");
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Settings", Exact = true })).ToBeVisibleAsync();
@@ -125,17 +134,18 @@ public sealed class DashboardFlowTests(BrowserHerald app, ITestOutputHelper outp
         await page.GetByLabel("Email").FillAsync("omar@example.com");
         await page.GetByLabel("Name", new() { Exact = true }).FillAsync("Omar Approver");
         await page.GetByLabel("Password (new users)").FillAsync("approver-pass-1");
-        await page.GetByTestId("new-user-role").ClickAsync();
-        await page.GetByRole(AriaRole.Option, new() { Name = "approver" }).ClickAsync();
+        await page.GetByRole(AriaRole.Radio, new() { Name = "approver" }).CheckAsync();
+        await Expect(page.GetByRole(AriaRole.Radio, new() { Name = "approver" })).ToBeCheckedAsync();
         await page.GetByRole(AriaRole.Button, new() { Name = "Add user" }).ClickAsync();
         await Expect(page.GetByRole(AriaRole.Cell, new() { Name = "omar@example.com", Exact = true })).ToBeVisibleAsync();
         await ShotAsync(page, "09-users");
 
         // The audit log names what happened.
         await NavAsync(page, "Audit log");
-        await Expect(page.GetByText("user.add")).ToBeVisibleAsync();
-        await Expect(page.GetByText("api_key.create")).ToBeVisibleAsync();
-        await Expect(page.GetByText("contact.create")).ToBeVisibleAsync();
+        await Expect(page.GetByText("user.add", new() { Exact = true })).ToBeVisibleAsync();
+        await Expect(page.GetByText("api_key.create", new() { Exact = true })).ToBeVisibleAsync();
+        await Expect(page.GetByText("contact.create", new() { Exact = true })).ToBeVisibleAsync();
+        await Expect(page.GetByText("contact.update", new() { Exact = true })).ToBeVisibleAsync();
         await ShotAsync(page, "10-audit-log");
 
         // Sign out, then in as the approver: no admin pages, read-only where they may not write.

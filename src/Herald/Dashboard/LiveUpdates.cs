@@ -4,12 +4,40 @@ namespace Herald.Dashboard;
 
 /// <summary>
 /// A campaign run's progress, published by the delivery engine after each batch it settles.
-/// Counts are totals for the run so far (not increments), so a subscriber that missed an event
-/// still shows the right numbers on the next one.
+/// Counts are the run's totals so far (not increments), so a subscriber that missed an event still
+/// shows the right numbers on the next one. Build it with <see cref="From"/> from the saved run.
 /// </summary>
-public sealed record CampaignProgress(
-    long WorkspaceId, long CampaignId, long RunId, string Status,
-    long Total, long Queued, long Sent, long Delivered, long Failed, DateTime At);
+public sealed record CampaignProgress
+{
+    public required long WorkspaceId { get; init; }
+    public required long CampaignId { get; init; }
+    public required long RunId { get; init; }
+    /// <summary>A <see cref="Campaigns.RunStatus"/> value.</summary>
+    public required string Status { get; init; }
+    public int Total { get; init; }
+    public int Pending { get; init; }
+    public int Sent { get; init; }
+    public int Delivered { get; init; }
+    public int Read { get; init; }
+    public int Failed { get; init; }
+    public int Skipped { get; init; }
+    public int Unknown { get; init; }
+    public int Opened { get; init; }
+    public int Clicked { get; init; }
+    public int Converted { get; init; }
+    public int Unsubscribed { get; init; }
+    public int Bounced { get; init; }
+    /// <summary>When the counts were read (UTC).</summary>
+    public DateTime At { get; init; }
+
+    public static CampaignProgress From(Campaigns.CampaignRun run, DateTime at) => new()
+    {
+        WorkspaceId = run.WorkspaceId, CampaignId = run.CampaignId, RunId = run.Id, Status = run.Status,
+        Total = run.Total, Pending = run.Pending, Sent = run.Sent, Delivered = run.Delivered, Read = run.Read, Failed = run.Failed,
+        Skipped = run.Skipped, Unknown = run.Unknown, Opened = run.Opened, Clicked = run.Clicked, Converted = run.Converted,
+        Unsubscribed = run.Unsubscribed, Bounced = run.Bounced, At = at,
+    };
+}
 
 /// <summary>
 /// In-process publish/subscribe for live dashboard updates. A Blazor Server page is already a live

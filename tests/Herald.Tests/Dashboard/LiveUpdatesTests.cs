@@ -1,3 +1,4 @@
+using Herald.Campaigns;
 using Herald.Dashboard;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -5,8 +6,9 @@ namespace Herald.Tests.Dashboard;
 
 public sealed class LiveUpdatesTests
 {
-    private static CampaignProgress Progress(long ws, long campaign, long sent) =>
-        new(ws, campaign, RunId: 1, Status: "running", Total: 100, Queued: 100 - sent, Sent: sent, Delivered: 0, Failed: 0, At: DateTime.UtcNow);
+    private static CampaignProgress Progress(long ws, long campaign, int sent) =>
+        CampaignProgress.From(new CampaignRun { Id = 1, WorkspaceId = ws, CampaignId = campaign, Status = RunStatus.Running, Total = 100, Pending = 100 - sent, Sent = sent },
+            new DateTime(2026, 11, 25, 10, 0, 0, DateTimeKind.Utc));
 
     private static async Task<T> Within<T>(Task<T> task) =>
         await task.WaitAsync(TimeSpan.FromSeconds(10));
