@@ -44,8 +44,8 @@ public sealed class BrowserHerald : WebApplicationFactory<Program>, IAsyncLifeti
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
-        // Development serves MudBlazor's static web assets from the NuGet cache, as `dotnet run` does.
-        builder.UseEnvironment("Development");
+        // Production, as a user runs it: package assets (MudBlazor, blazor.web.js) must still be served from the build output.
+        builder.UseEnvironment("Production");
         builder.UseSetting("Urls", "http://127.0.0.1:0");
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
         builder.UseSetting("Herald:Database:Provider", "sqlite");

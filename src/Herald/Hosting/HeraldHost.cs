@@ -31,6 +31,9 @@ public static class HeraldHost
         services.AddOptions<HeraldOptions>().BindConfiguration(HeraldOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = MaxAnyBodyBytes);
+        // Serves the dashboard's package assets (MudBlazor, blazor.web.js) from the build output in every
+        // environment, so `dotnet run` works outside Development too; a no-op for published output.
+        builder.WebHost.UseStaticWebAssets();
         services.Configure<JsonOptions>(o => HeraldJson.Configure(o.SerializerOptions));
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.AddProblemDetails(o => o.CustomizeProblemDetails = ctx =>

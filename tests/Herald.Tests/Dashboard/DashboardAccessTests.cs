@@ -61,5 +61,8 @@ public sealed class DashboardAccessTests
         var page = await client.GetAsync("/contacts");
         Assert.Equal(HttpStatusCode.OK, page.StatusCode);
         Assert.Contains("_framework/blazor.web.js", await page.Content.ReadAsStringAsync());
+        // The package assets the pages need are served outside Development too (HeraldApp runs as "Testing").
+        foreach (var asset in new[] { "/_framework/blazor.web.js", "/_content/MudBlazor/MudBlazor.min.css", "/_content/MudBlazor/MudBlazor.min.js", "/dashboard.css" })
+            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(asset)).StatusCode);
     });
 }
