@@ -123,9 +123,14 @@ public static class AccountPages
     private static IResult Page(string title, string body, int status = 200) => Results.Content($$"""
         <!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
         <title>{{E(title)}} · Herald</title>
-        <style>body{font-family:system-ui,sans-serif;max-width:28rem;margin:4rem auto;padding:0 1rem;color:#1b1b1f}
-        label{display:block;margin:.8rem 0}input{display:block;width:100%;padding:.5rem;margin-top:.25rem;box-sizing:border-box}
-        button{margin-top:1rem;padding:.6rem 1.2rem;background:#3f51b5;color:#fff;border:0;border-radius:4px}.error{color:#b00020}</style>
-        </head><body><main>{{body}}</main></body></html>
+        <style>body{font-family:Roboto,system-ui,sans-serif;margin:0;background:#eef0f7;color:#1b1b1f}
+        header{background:#283593;color:#fff;padding:1rem 1.5rem;font-size:1.25rem;font-weight:500}
+        main{max-width:26rem;margin:3rem auto;padding:2rem;background:#fff;border-radius:8px;box-shadow:0 1px 4px rgba(0,0,0,.15)}
+        h1{font-size:1.6rem;font-weight:500;margin:0 0 .5rem}
+        label{display:block;margin:.9rem 0;font-size:.95rem}input{display:block;width:100%;padding:.6rem;margin-top:.3rem;box-sizing:border-box;border:1px solid #8a8a8a;border-radius:4px;font-size:1rem}
+        input:focus-visible,button:focus-visible{outline:3px solid #ff9800;outline-offset:2px}
+        button{margin-top:1.2rem;padding:.7rem 1.4rem;background:#3949ab;color:#fff;border:0;border-radius:4px;font-size:1rem;cursor:pointer}
+        .error{color:#b00020;background:#fdecea;padding:.6rem .8rem;border-radius:4px}</style>
+        </head><body><header>Herald</header><main>{{body}}</main></body></html>
         """, "text/html; charset=utf-8", statusCode: status);
 }

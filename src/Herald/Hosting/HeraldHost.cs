@@ -4,6 +4,7 @@ using Herald.Campaigns;
 using Herald.Channels;
 using Herald.Common;
 using Herald.Contacts;
+using Herald.Dashboard;
 using Herald.Storage;
 using Herald.Workspaces;
 using Microsoft.AspNetCore.DataProtection;
@@ -32,6 +33,9 @@ public static class HeraldHost
         services.AddOptions<HeraldOptions>().BindConfiguration(HeraldOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = MaxAnyBodyBytes);
+        // Serves the dashboard's package assets (MudBlazor, blazor.web.js) from the build output in every
+        // environment, so `dotnet run` works outside Development too; a no-op for published output.
+        builder.WebHost.UseStaticWebAssets();
         services.Configure<JsonOptions>(o => HeraldJson.Configure(o.SerializerOptions));
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.AddProblemDetails(o => o.CustomizeProblemDetails = ctx =>
@@ -51,11 +55,14 @@ public static class HeraldHost
 
         services.AddSingleton<Herald.Channels.ChannelSecrets>();
         services.AddScoped<AuditLog>();
+        services.AddScoped<AuditReader>();
         services.AddScoped<ContactService>();
         services.AddHeraldChannels();
         services.AddScoped<WorkspaceService>();
         services.AddSingleton<IPasswordHasher<User>, PasswordHasher<User>>();
         services.AddHeraldCampaigns(options);
+
+        services.AddDashboard();
 
         services.AddHealthChecks().AddCheck<DatabaseReadyCheck>("database", tags: ["ready"]);
         services.AddOpenApi("v1", o => o.AddDocumentTransformer((doc, _, _) =>
@@ -106,6 +113,7 @@ public static class HeraldHost
         app.MapAuditApi();
         app.MapCampaignsApi();
         app.MapAccountPages();
+        app.MapDashboard();
         return app;
     }
 }

@@ -26,6 +26,10 @@ public sealed class WorkspaceInput
     public Dictionary<string, int>? DailyLimits { get; set; }
     public FrequencyCapDto? FrequencyCap { get; set; }
     public QuietHoursDto? QuietHours { get; set; }
+    /// <summary>Removes the frequency cap (null <see cref="FrequencyCap"/> means "unchanged"). Not part of the JSON contract yet.</summary>
+    [System.Text.Json.Serialization.JsonIgnore] public bool ClearFrequencyCap { get; set; }
+    /// <summary>Removes the quiet hours (null <see cref="QuietHours"/> means "unchanged"). Not part of the JSON contract yet.</summary>
+    [System.Text.Json.Serialization.JsonIgnore] public bool ClearQuietHours { get; set; }
 }
 
 public sealed record UserDto(string Id, string Email, string? Name, string Role, DateTime CreatedAt);
@@ -47,7 +51,7 @@ public sealed class ApiKeyInput
 }
 
 /// <summary>Workspaces, their members and API keys; also first-run setup and bootstrap.</summary>
-public sealed class WorkspaceService(HeraldDb db, AuditLog audit, TimeProvider clock, IPasswordHasher<User> hasher)
+public sealed class WorkspaceService(HeraldDb db, AuditLog audit, TimeProvider clock, IPasswordHasher<User> hasher, Microsoft.Extensions.Caching.Memory.IMemoryCache cache)
 {
     public const int MinPasswordLength = 8;
     private DateTime Now => clock.GetUtcNow().UtcDateTime;
@@ -103,6 +107,8 @@ public sealed class WorkspaceService(HeraldDb db, AuditLog audit, TimeProvider c
             if (qh.Timezone is { } tz && tz != "recipient" && !ContactFields.IsValidTimezone(tz)) v.Add("quietHours.timezone", "An IANA timezone or 'recipient'.");
             w.QuietHours = JsonSerializer.Serialize(qh, HeraldJson.Options);
         }
+        if (input.ClearFrequencyCap && input.FrequencyCap is null) w.FrequencyCapMax = null;
+        if (input.ClearQuietHours && input.QuietHours is null) w.QuietHours = null;
     }
 
     public async Task<Workspace> UpdateAsync(Caller caller, WorkspaceInput input, CancellationToken ct)
@@ -285,11 +291,14 @@ public sealed class WorkspaceService(HeraldDb db, AuditLog audit, TimeProvider c
         return ToDto(k, plaintext);
     }
 
+    /// <summary>Revokes a key; this node stops accepting it at once, other nodes within the auth cache time.</summary>
     public async Task RevokeKeyAsync(Caller caller, long id, CancellationToken ct)
     {
         var k = await db.ApiKeys.FirstOrDefaultAsync(x => x.Id == id && x.WorkspaceId == caller.WorkspaceId, ct) ?? throw new NotFoundException($"API key {id}");
         k.RevokedAt ??= Now;
         audit.Record(caller, "api_key.revoke", "api_key", id);
         await db.SaveChangesAsync(ct);
+        // Found keys are cached briefly by the authentication handler; this node forgets them at once.
+        if (cache is Microsoft.Extensions.Caching.Memory.MemoryCache mc) mc.Clear();
     }
 }

@@ -1,6 +1,5 @@
 using Herald.Auth;
 using Herald.Common;
-using Microsoft.Extensions.Caching.Memory;
 
 namespace Herald.Workspaces;
 
@@ -74,10 +73,9 @@ public static class WorkspacesApi
             return TypedResults.Created($"/api/v1/api-keys/{k.Id}", k);
         }).RequireRole(Role.Admin);
 
-        g.MapDelete("/api-keys/{id:long}", async (HttpContext http, long id, WorkspaceService svc, IMemoryCache cache, CancellationToken ct) =>
+        g.MapDelete("/api-keys/{id:long}", async (HttpContext http, long id, WorkspaceService svc, CancellationToken ct) =>
         {
             await svc.RevokeKeyAsync(http.Current(), id, ct);
-            if (cache is MemoryCache mc) mc.Clear();
             return TypedResults.NoContent();
         }).RequireRole(Role.Admin);
     }
