@@ -1,3 +1,4 @@
+using Herald.Audience;
 using Herald.Audit;
 using Herald.Auth;
 using Herald.Common;
@@ -51,6 +52,7 @@ public static class HeraldHost
         services.AddScoped<AuditLog>();
         services.AddScoped<ContactService>();
         services.AddScoped<WorkspaceService>();
+        services.AddAudience();
         services.AddSingleton<IPasswordHasher<User>, PasswordHasher<User>>();
 
         services.AddHealthChecks().AddCheck<DatabaseReadyCheck>("database", tags: ["ready"]);
@@ -98,6 +100,7 @@ public static class HeraldHost
 
         app.MapWorkspacesApi();
         app.MapContactsApi();
+        app.MapAudienceApi();
         app.MapAuditApi();
         app.MapAccountPages();
         return app;

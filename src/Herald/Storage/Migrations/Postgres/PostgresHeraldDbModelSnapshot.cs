@@ -23,6 +23,292 @@ namespace Herald.Storage.Migrations.Postgres
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
+            modelBuilder.Entity("Herald.Audience.ContactList", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("Description")
+                        .HasMaxLength(2000)
+                        .HasColumnType("character varying(2000)")
+                        .HasColumnName("description");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("name");
+
+                    b.Property<DateTime>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.Property<long>("WorkspaceId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("workspace_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_contact_list");
+
+                    b.HasIndex("WorkspaceId", "Name")
+                        .HasDatabaseName("ix_contact_list_workspace_id_name");
+
+                    b.ToTable("contact_list", (string)null);
+                });
+
+            modelBuilder.Entity("Herald.Audience.ContactListMember", b =>
+                {
+                    b.Property<long>("ListId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("list_id");
+
+                    b.Property<long>("ContactId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("contact_id");
+
+                    b.Property<DateTime>("AddedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("added_at");
+
+                    b.HasKey("ListId", "ContactId")
+                        .HasName("pk_contact_list_member");
+
+                    b.HasIndex("ContactId")
+                        .HasDatabaseName("ix_contact_list_member_contact_id");
+
+                    b.ToTable("contact_list_member", (string)null);
+                });
+
+            modelBuilder.Entity("Herald.Audience.ImportJob", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<long>("Created")
+                        .HasColumnType("bigint")
+                        .HasColumnName("created");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("CreatedBy")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("created_by");
+
+                    b.Property<string>("Error")
+                        .HasColumnType("text")
+                        .HasColumnName("error");
+
+                    b.Property<long>("Failed")
+                        .HasColumnType("bigint")
+                        .HasColumnName("failed");
+
+                    b.Property<long>("FileBytes")
+                        .HasColumnType("bigint")
+                        .HasColumnName("file_bytes");
+
+                    b.Property<string>("FileName")
+                        .IsRequired()
+                        .HasMaxLength(260)
+                        .HasColumnType("character varying(260)")
+                        .HasColumnName("file_name");
+
+                    b.Property<DateTime?>("FinishedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("finished_at");
+
+                    b.Property<string>("FirstErrors")
+                        .IsRequired()
+                        .HasColumnType("jsonb")
+                        .HasColumnName("first_errors")
+                        .HasAnnotation("Herald:Json", true);
+
+                    b.Property<string>("Format")
+                        .IsRequired()
+                        .HasMaxLength(8)
+                        .HasColumnType("character varying(8)")
+                        .HasColumnName("format");
+
+                    b.Property<long?>("ListId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("list_id");
+
+                    b.Property<string>("Mapping")
+                        .HasColumnType("jsonb")
+                        .HasColumnName("mapping")
+                        .HasAnnotation("Herald:Json", true);
+
+                    b.Property<string>("Mode")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("mode");
+
+                    b.Property<long>("RowsRead")
+                        .HasColumnType("bigint")
+                        .HasColumnName("rows_read");
+
+                    b.Property<long>("Skipped")
+                        .HasColumnType("bigint")
+                        .HasColumnName("skipped");
+
+                    b.Property<DateTime?>("StartedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("started_at");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("status");
+
+                    b.Property<string>("StoredPath")
+                        .IsRequired()
+                        .HasMaxLength(1000)
+                        .HasColumnType("character varying(1000)")
+                        .HasColumnName("stored_path");
+
+                    b.Property<string>("Tags")
+                        .IsRequired()
+                        .HasColumnType("jsonb")
+                        .HasColumnName("tags")
+                        .HasAnnotation("Herald:Json", true);
+
+                    b.Property<long>("Updated")
+                        .HasColumnType("bigint")
+                        .HasColumnName("updated");
+
+                    b.Property<long>("WorkspaceId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("workspace_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_import_job");
+
+                    b.HasIndex("Status")
+                        .HasDatabaseName("ix_import_job_status");
+
+                    b.HasIndex("WorkspaceId", "CreatedAt")
+                        .HasDatabaseName("ix_import_job_workspace_id_created_at");
+
+                    b.ToTable("import_job", (string)null);
+                });
+
+            modelBuilder.Entity("Herald.Audience.ImportRowError", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("Cells")
+                        .HasColumnType("text")
+                        .HasColumnName("cells");
+
+                    b.Property<long>("ImportId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("import_id");
+
+                    b.Property<long>("Line")
+                        .HasColumnType("bigint")
+                        .HasColumnName("line");
+
+                    b.Property<string>("Reason")
+                        .IsRequired()
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)")
+                        .HasColumnName("reason");
+
+                    b.HasKey("Id")
+                        .HasName("pk_import_row_error");
+
+                    b.HasIndex("ImportId", "Line")
+                        .HasDatabaseName("ix_import_row_error_import_id_line");
+
+                    b.ToTable("import_row_error", (string)null);
+                });
+
+            modelBuilder.Entity("Herald.Audience.RfmCutoffs", b =>
+                {
+                    b.Property<long>("WorkspaceId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("workspace_id");
+
+                    b.Property<DateTime>("ComputedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("computed_at");
+
+                    b.Property<string>("Cutoffs")
+                        .IsRequired()
+                        .HasColumnType("jsonb")
+                        .HasColumnName("cutoffs")
+                        .HasAnnotation("Herald:Json", true);
+
+                    b.HasKey("WorkspaceId")
+                        .HasName("pk_rfm_cutoffs");
+
+                    b.ToTable("rfm_cutoffs", (string)null);
+                });
+
+            modelBuilder.Entity("Herald.Audience.Segment", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("Filter")
+                        .IsRequired()
+                        .HasColumnType("jsonb")
+                        .HasColumnName("filter")
+                        .HasAnnotation("Herald:Json", true);
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("name");
+
+                    b.Property<DateTime>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.Property<long>("WorkspaceId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("workspace_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_segment");
+
+                    b.HasIndex("WorkspaceId", "Name")
+                        .HasDatabaseName("ix_segment_workspace_id_name");
+
+                    b.ToTable("segment", (string)null);
+                });
+
             modelBuilder.Entity("Herald.Audit.AuditEntry", b =>
                 {
                     b.Property<long>("Id")
@@ -783,8 +1069,24 @@ namespace Herald.Storage.Migrations.Postgres
                     b.HasKey("Id")
                         .HasName("pk_contact");
 
+                    b.HasIndex("Attributes")
+                        .HasDatabaseName("ix_contact_attributes_gin")
+                        .HasAnnotation("Herald:PostgresOnly", true);
+
+                    NpgsqlIndexBuilderExtensions.HasMethod(b.HasIndex("Attributes"), "gin");
+                    NpgsqlIndexBuilderExtensions.HasOperators(b.HasIndex("Attributes"), new[] { "jsonb_path_ops" });
+
+                    b.HasIndex("Tags")
+                        .HasDatabaseName("ix_contact_tags_gin")
+                        .HasAnnotation("Herald:PostgresOnly", true);
+
+                    NpgsqlIndexBuilderExtensions.HasMethod(b.HasIndex("Tags"), "gin");
+
                     b.HasIndex("WorkspaceId", "City")
                         .HasDatabaseName("ix_contact_workspace_id_city");
+
+                    b.HasIndex("WorkspaceId", "Country")
+                        .HasDatabaseName("ix_contact_workspace_id_country");
 
                     b.HasIndex("WorkspaceId", "CreatedAt")
                         .HasDatabaseName("ix_contact_workspace_id_created_at");
@@ -793,6 +1095,9 @@ namespace Herald.Storage.Migrations.Postgres
                         .IsUnique()
                         .HasDatabaseName("ix_contact_workspace_id_email")
                         .HasFilter("email IS NOT NULL");
+
+                    b.HasIndex("WorkspaceId", "EngagementScore")
+                        .HasDatabaseName("ix_contact_workspace_id_engagement_score");
 
                     b.HasIndex("WorkspaceId", "ExternalId")
                         .IsUnique()
@@ -806,6 +1111,9 @@ namespace Herald.Storage.Migrations.Postgres
                         .IsUnique()
                         .HasDatabaseName("ix_contact_workspace_id_phone")
                         .HasFilter("phone IS NOT NULL");
+
+                    b.HasIndex("WorkspaceId", "RfmSegment")
+                        .HasDatabaseName("ix_contact_workspace_id_rfm_segment");
 
                     b.HasIndex("WorkspaceId", "TotalSpent")
                         .HasDatabaseName("ix_contact_workspace_id_total_spent");
@@ -1096,6 +1404,73 @@ namespace Herald.Storage.Migrations.Postgres
                         .HasName("pk_data_protection_key");
 
                     b.ToTable("data_protection_key", (string)null);
+                });
+
+            modelBuilder.Entity("Herald.Audience.ContactList", b =>
+                {
+                    b.HasOne("Herald.Workspaces.Workspace", null)
+                        .WithMany()
+                        .HasForeignKey("WorkspaceId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_contact_list_workspaces_workspace_id");
+                });
+
+            modelBuilder.Entity("Herald.Audience.ContactListMember", b =>
+                {
+                    b.HasOne("Herald.Contacts.Contact", null)
+                        .WithMany()
+                        .HasForeignKey("ContactId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_contact_list_member_contacts_contact_id");
+
+                    b.HasOne("Herald.Audience.ContactList", null)
+                        .WithMany()
+                        .HasForeignKey("ListId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_contact_list_member_contact_list_list_id");
+                });
+
+            modelBuilder.Entity("Herald.Audience.ImportJob", b =>
+                {
+                    b.HasOne("Herald.Workspaces.Workspace", null)
+                        .WithMany()
+                        .HasForeignKey("WorkspaceId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_import_job_workspaces_workspace_id");
+                });
+
+            modelBuilder.Entity("Herald.Audience.ImportRowError", b =>
+                {
+                    b.HasOne("Herald.Audience.ImportJob", null)
+                        .WithMany()
+                        .HasForeignKey("ImportId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_import_row_error_import_job_import_id");
+                });
+
+            modelBuilder.Entity("Herald.Audience.RfmCutoffs", b =>
+                {
+                    b.HasOne("Herald.Workspaces.Workspace", null)
+                        .WithMany()
+                        .HasForeignKey("WorkspaceId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_rfm_cutoffs_workspaces_workspace_id");
+                });
+
+            modelBuilder.Entity("Herald.Audience.Segment", b =>
+                {
+                    b.HasOne("Herald.Workspaces.Workspace", null)
+                        .WithMany()
+                        .HasForeignKey("WorkspaceId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_segment_workspaces_workspace_id");
                 });
 
             modelBuilder.Entity("Herald.Auth.ApiKey", b =>

@@ -11,7 +11,7 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace Herald.Storage.Migrations.Sqlite
 {
     [DbContext(typeof(SqliteHeraldDb))]
-    [Migration("20261125150554_Initial")]
+    [Migration("20261125151821_Initial")]
     partial class Initial
     {
         /// <inheritdoc />
@@ -19,6 +19,284 @@ namespace Herald.Storage.Migrations.Sqlite
         {
 #pragma warning disable 612, 618
             modelBuilder.HasAnnotation("ProductVersion", "10.0.15");
+
+            modelBuilder.Entity("Herald.Audience.ContactList", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("Description")
+                        .HasMaxLength(2000)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("description");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("name");
+
+                    b.Property<DateTime>("UpdatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("updated_at");
+
+                    b.Property<long>("WorkspaceId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("workspace_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_contact_list");
+
+                    b.HasIndex("WorkspaceId", "Name")
+                        .HasDatabaseName("ix_contact_list_workspace_id_name");
+
+                    b.ToTable("contact_list", (string)null);
+                });
+
+            modelBuilder.Entity("Herald.Audience.ContactListMember", b =>
+                {
+                    b.Property<long>("ListId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("list_id");
+
+                    b.Property<long>("ContactId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("contact_id");
+
+                    b.Property<DateTime>("AddedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("added_at");
+
+                    b.HasKey("ListId", "ContactId")
+                        .HasName("pk_contact_list_member");
+
+                    b.HasIndex("ContactId")
+                        .HasDatabaseName("ix_contact_list_member_contact_id");
+
+                    b.ToTable("contact_list_member", (string)null);
+                });
+
+            modelBuilder.Entity("Herald.Audience.ImportJob", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<long>("Created")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("created");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("CreatedBy")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("created_by");
+
+                    b.Property<string>("Error")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("error");
+
+                    b.Property<long>("Failed")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("failed");
+
+                    b.Property<long>("FileBytes")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("file_bytes");
+
+                    b.Property<string>("FileName")
+                        .IsRequired()
+                        .HasMaxLength(260)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("file_name");
+
+                    b.Property<DateTime?>("FinishedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("finished_at");
+
+                    b.Property<string>("FirstErrors")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("first_errors")
+                        .HasAnnotation("Herald:Json", true);
+
+                    b.Property<string>("Format")
+                        .IsRequired()
+                        .HasMaxLength(8)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("format");
+
+                    b.Property<long?>("ListId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("list_id");
+
+                    b.Property<string>("Mapping")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("mapping")
+                        .HasAnnotation("Herald:Json", true);
+
+                    b.Property<string>("Mode")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("mode");
+
+                    b.Property<long>("RowsRead")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("rows_read");
+
+                    b.Property<long>("Skipped")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("skipped");
+
+                    b.Property<DateTime?>("StartedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("started_at");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("status");
+
+                    b.Property<string>("StoredPath")
+                        .IsRequired()
+                        .HasMaxLength(1000)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("stored_path");
+
+                    b.Property<string>("Tags")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("tags")
+                        .HasAnnotation("Herald:Json", true);
+
+                    b.Property<long>("Updated")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("updated");
+
+                    b.Property<long>("WorkspaceId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("workspace_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_import_job");
+
+                    b.HasIndex("Status")
+                        .HasDatabaseName("ix_import_job_status");
+
+                    b.HasIndex("WorkspaceId", "CreatedAt")
+                        .HasDatabaseName("ix_import_job_workspace_id_created_at");
+
+                    b.ToTable("import_job", (string)null);
+                });
+
+            modelBuilder.Entity("Herald.Audience.ImportRowError", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<string>("Cells")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("cells");
+
+                    b.Property<long>("ImportId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("import_id");
+
+                    b.Property<long>("Line")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("line");
+
+                    b.Property<string>("Reason")
+                        .IsRequired()
+                        .HasMaxLength(500)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("reason");
+
+                    b.HasKey("Id")
+                        .HasName("pk_import_row_error");
+
+                    b.HasIndex("ImportId", "Line")
+                        .HasDatabaseName("ix_import_row_error_import_id_line");
+
+                    b.ToTable("import_row_error", (string)null);
+                });
+
+            modelBuilder.Entity("Herald.Audience.RfmCutoffs", b =>
+                {
+                    b.Property<long>("WorkspaceId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("workspace_id");
+
+                    b.Property<DateTime>("ComputedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("computed_at");
+
+                    b.Property<string>("Cutoffs")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("cutoffs")
+                        .HasAnnotation("Herald:Json", true);
+
+                    b.HasKey("WorkspaceId")
+                        .HasName("pk_rfm_cutoffs");
+
+                    b.ToTable("rfm_cutoffs", (string)null);
+                });
+
+            modelBuilder.Entity("Herald.Audience.Segment", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("Filter")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("filter")
+                        .HasAnnotation("Herald:Json", true);
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("name");
+
+                    b.Property<DateTime>("UpdatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("updated_at");
+
+                    b.Property<long>("WorkspaceId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("workspace_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_segment");
+
+                    b.HasIndex("WorkspaceId", "Name")
+                        .HasDatabaseName("ix_segment_workspace_id_name");
+
+                    b.ToTable("segment", (string)null);
+                });
 
             modelBuilder.Entity("Herald.Audit.AuditEntry", b =>
                 {
@@ -765,6 +1043,9 @@ namespace Herald.Storage.Migrations.Sqlite
                     b.HasIndex("WorkspaceId", "City")
                         .HasDatabaseName("ix_contact_workspace_id_city");
 
+                    b.HasIndex("WorkspaceId", "Country")
+                        .HasDatabaseName("ix_contact_workspace_id_country");
+
                     b.HasIndex("WorkspaceId", "CreatedAt")
                         .HasDatabaseName("ix_contact_workspace_id_created_at");
 
@@ -772,6 +1053,9 @@ namespace Herald.Storage.Migrations.Sqlite
                         .IsUnique()
                         .HasDatabaseName("ix_contact_workspace_id_email")
                         .HasFilter("email IS NOT NULL");
+
+                    b.HasIndex("WorkspaceId", "EngagementScore")
+                        .HasDatabaseName("ix_contact_workspace_id_engagement_score");
 
                     b.HasIndex("WorkspaceId", "ExternalId")
                         .IsUnique()
@@ -785,6 +1069,9 @@ namespace Herald.Storage.Migrations.Sqlite
                         .IsUnique()
                         .HasDatabaseName("ix_contact_workspace_id_phone")
                         .HasFilter("phone IS NOT NULL");
+
+                    b.HasIndex("WorkspaceId", "RfmSegment")
+                        .HasDatabaseName("ix_contact_workspace_id_rfm_segment");
 
                     b.HasIndex("WorkspaceId", "TotalSpent")
                         .HasDatabaseName("ix_contact_workspace_id_total_spent");
@@ -1067,6 +1354,73 @@ namespace Herald.Storage.Migrations.Sqlite
                         .HasName("pk_data_protection_key");
 
                     b.ToTable("data_protection_key", (string)null);
+                });
+
+            modelBuilder.Entity("Herald.Audience.ContactList", b =>
+                {
+                    b.HasOne("Herald.Workspaces.Workspace", null)
+                        .WithMany()
+                        .HasForeignKey("WorkspaceId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_contact_list_workspaces_workspace_id");
+                });
+
+            modelBuilder.Entity("Herald.Audience.ContactListMember", b =>
+                {
+                    b.HasOne("Herald.Contacts.Contact", null)
+                        .WithMany()
+                        .HasForeignKey("ContactId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_contact_list_member_contacts_contact_id");
+
+                    b.HasOne("Herald.Audience.ContactList", null)
+                        .WithMany()
+                        .HasForeignKey("ListId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_contact_list_member_contact_list_list_id");
+                });
+
+            modelBuilder.Entity("Herald.Audience.ImportJob", b =>
+                {
+                    b.HasOne("Herald.Workspaces.Workspace", null)
+                        .WithMany()
+                        .HasForeignKey("WorkspaceId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_import_job_workspaces_workspace_id");
+                });
+
+            modelBuilder.Entity("Herald.Audience.ImportRowError", b =>
+                {
+                    b.HasOne("Herald.Audience.ImportJob", null)
+                        .WithMany()
+                        .HasForeignKey("ImportId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_import_row_error_import_job_import_id");
+                });
+
+            modelBuilder.Entity("Herald.Audience.RfmCutoffs", b =>
+                {
+                    b.HasOne("Herald.Workspaces.Workspace", null)
+                        .WithMany()
+                        .HasForeignKey("WorkspaceId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_rfm_cutoffs_workspaces_workspace_id");
+                });
+
+            modelBuilder.Entity("Herald.Audience.Segment", b =>
+                {
+                    b.HasOne("Herald.Workspaces.Workspace", null)
+                        .WithMany()
+                        .HasForeignKey("WorkspaceId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_segment_workspaces_workspace_id");
                 });
 
             modelBuilder.Entity("Herald.Auth.ApiKey", b =>

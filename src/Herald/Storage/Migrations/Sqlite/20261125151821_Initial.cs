@@ -272,6 +272,68 @@ namespace Herald.Storage.Migrations.Sqlite
                 });
 
             migrationBuilder.CreateTable(
+                name: "contact_list",
+                columns: table => new
+                {
+                    id = table.Column<long>(type: "INTEGER", nullable: false)
+                        .Annotation("Sqlite:Autoincrement", true),
+                    workspace_id = table.Column<long>(type: "INTEGER", nullable: false),
+                    name = table.Column<string>(type: "TEXT", maxLength: 200, nullable: false),
+                    description = table.Column<string>(type: "TEXT", maxLength: 2000, nullable: true),
+                    created_at = table.Column<DateTime>(type: "TEXT", nullable: false),
+                    updated_at = table.Column<DateTime>(type: "TEXT", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_contact_list", x => x.id);
+                    table.ForeignKey(
+                        name: "fk_contact_list_workspaces_workspace_id",
+                        column: x => x.workspace_id,
+                        principalTable: "workspace",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "import_job",
+                columns: table => new
+                {
+                    id = table.Column<long>(type: "INTEGER", nullable: false)
+                        .Annotation("Sqlite:Autoincrement", true),
+                    workspace_id = table.Column<long>(type: "INTEGER", nullable: false),
+                    status = table.Column<string>(type: "TEXT", maxLength: 16, nullable: false),
+                    file_name = table.Column<string>(type: "TEXT", maxLength: 260, nullable: false),
+                    format = table.Column<string>(type: "TEXT", maxLength: 8, nullable: false),
+                    mode = table.Column<string>(type: "TEXT", maxLength: 16, nullable: false),
+                    list_id = table.Column<long>(type: "INTEGER", nullable: true),
+                    tags = table.Column<string>(type: "TEXT", nullable: false),
+                    mapping = table.Column<string>(type: "TEXT", nullable: true),
+                    stored_path = table.Column<string>(type: "TEXT", maxLength: 1000, nullable: false),
+                    file_bytes = table.Column<long>(type: "INTEGER", nullable: false),
+                    rows_read = table.Column<long>(type: "INTEGER", nullable: false),
+                    created = table.Column<long>(type: "INTEGER", nullable: false),
+                    updated = table.Column<long>(type: "INTEGER", nullable: false),
+                    skipped = table.Column<long>(type: "INTEGER", nullable: false),
+                    failed = table.Column<long>(type: "INTEGER", nullable: false),
+                    first_errors = table.Column<string>(type: "TEXT", nullable: false),
+                    error = table.Column<string>(type: "TEXT", nullable: true),
+                    created_by = table.Column<string>(type: "TEXT", maxLength: 200, nullable: false),
+                    created_at = table.Column<DateTime>(type: "TEXT", nullable: false),
+                    started_at = table.Column<DateTime>(type: "TEXT", nullable: true),
+                    finished_at = table.Column<DateTime>(type: "TEXT", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_import_job", x => x.id);
+                    table.ForeignKey(
+                        name: "fk_import_job_workspaces_workspace_id",
+                        column: x => x.workspace_id,
+                        principalTable: "workspace",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "membership",
                 columns: table => new
                 {
@@ -293,6 +355,48 @@ namespace Herald.Storage.Migrations.Sqlite
                         onDelete: ReferentialAction.Cascade);
                     table.ForeignKey(
                         name: "fk_membership_workspaces_workspace_id",
+                        column: x => x.workspace_id,
+                        principalTable: "workspace",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "rfm_cutoffs",
+                columns: table => new
+                {
+                    workspace_id = table.Column<long>(type: "INTEGER", nullable: false),
+                    cutoffs = table.Column<string>(type: "TEXT", nullable: false),
+                    computed_at = table.Column<DateTime>(type: "TEXT", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_rfm_cutoffs", x => x.workspace_id);
+                    table.ForeignKey(
+                        name: "fk_rfm_cutoffs_workspaces_workspace_id",
+                        column: x => x.workspace_id,
+                        principalTable: "workspace",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "segment",
+                columns: table => new
+                {
+                    id = table.Column<long>(type: "INTEGER", nullable: false)
+                        .Annotation("Sqlite:Autoincrement", true),
+                    workspace_id = table.Column<long>(type: "INTEGER", nullable: false),
+                    name = table.Column<string>(type: "TEXT", maxLength: 200, nullable: false),
+                    filter = table.Column<string>(type: "TEXT", nullable: false),
+                    created_at = table.Column<DateTime>(type: "TEXT", nullable: false),
+                    updated_at = table.Column<DateTime>(type: "TEXT", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_segment", x => x.id);
+                    table.ForeignKey(
+                        name: "fk_segment_workspaces_workspace_id",
                         column: x => x.workspace_id,
                         principalTable: "workspace",
                         principalColumn: "id",
@@ -391,6 +495,53 @@ namespace Herald.Storage.Migrations.Sqlite
                         onDelete: ReferentialAction.Cascade);
                 });
 
+            migrationBuilder.CreateTable(
+                name: "contact_list_member",
+                columns: table => new
+                {
+                    list_id = table.Column<long>(type: "INTEGER", nullable: false),
+                    contact_id = table.Column<long>(type: "INTEGER", nullable: false),
+                    added_at = table.Column<DateTime>(type: "TEXT", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_contact_list_member", x => new { x.list_id, x.contact_id });
+                    table.ForeignKey(
+                        name: "fk_contact_list_member_contact_list_list_id",
+                        column: x => x.list_id,
+                        principalTable: "contact_list",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                    table.ForeignKey(
+                        name: "fk_contact_list_member_contacts_contact_id",
+                        column: x => x.contact_id,
+                        principalTable: "contact",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "import_row_error",
+                columns: table => new
+                {
+                    id = table.Column<long>(type: "INTEGER", nullable: false)
+                        .Annotation("Sqlite:Autoincrement", true),
+                    import_id = table.Column<long>(type: "INTEGER", nullable: false),
+                    line = table.Column<long>(type: "INTEGER", nullable: false),
+                    reason = table.Column<string>(type: "TEXT", maxLength: 500, nullable: false),
+                    cells = table.Column<string>(type: "TEXT", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_import_row_error", x => x.id);
+                    table.ForeignKey(
+                        name: "fk_import_row_error_import_job_import_id",
+                        column: x => x.import_id,
+                        principalTable: "import_job",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
             migrationBuilder.CreateIndex(
                 name: "ix_api_key_hash",
                 table: "api_key",
@@ -450,6 +601,11 @@ namespace Herald.Storage.Migrations.Sqlite
                 columns: new[] { "workspace_id", "city" });
 
             migrationBuilder.CreateIndex(
+                name: "ix_contact_workspace_id_country",
+                table: "contact",
+                columns: new[] { "workspace_id", "country" });
+
+            migrationBuilder.CreateIndex(
                 name: "ix_contact_workspace_id_created_at",
                 table: "contact",
                 columns: new[] { "workspace_id", "created_at" });
@@ -460,6 +616,11 @@ namespace Herald.Storage.Migrations.Sqlite
                 columns: new[] { "workspace_id", "email" },
                 unique: true,
                 filter: "email IS NOT NULL");
+
+            migrationBuilder.CreateIndex(
+                name: "ix_contact_workspace_id_engagement_score",
+                table: "contact",
+                columns: new[] { "workspace_id", "engagement_score" });
 
             migrationBuilder.CreateIndex(
                 name: "ix_contact_workspace_id_external_id",
@@ -481,6 +642,11 @@ namespace Herald.Storage.Migrations.Sqlite
                 filter: "phone IS NOT NULL");
 
             migrationBuilder.CreateIndex(
+                name: "ix_contact_workspace_id_rfm_segment",
+                table: "contact",
+                columns: new[] { "workspace_id", "rfm_segment" });
+
+            migrationBuilder.CreateIndex(
                 name: "ix_contact_workspace_id_total_spent",
                 table: "contact",
                 columns: new[] { "workspace_id", "total_spent" });
@@ -494,6 +660,16 @@ namespace Herald.Storage.Migrations.Sqlite
                 name: "ix_contact_event_workspace_id_type_occurred_at",
                 table: "contact_event",
                 columns: new[] { "workspace_id", "type", "occurred_at" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_contact_list_workspace_id_name",
+                table: "contact_list",
+                columns: new[] { "workspace_id", "name" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_contact_list_member_contact_id",
+                table: "contact_list_member",
+                column: "contact_id");
 
             migrationBuilder.CreateIndex(
                 name: "ix_delivery_contact_id_sent_at",
@@ -517,6 +693,21 @@ namespace Herald.Storage.Migrations.Sqlite
                 columns: new[] { "status", "next_attempt_at" });
 
             migrationBuilder.CreateIndex(
+                name: "ix_import_job_status",
+                table: "import_job",
+                column: "status");
+
+            migrationBuilder.CreateIndex(
+                name: "ix_import_job_workspace_id_created_at",
+                table: "import_job",
+                columns: new[] { "workspace_id", "created_at" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_import_row_error_import_id_line",
+                table: "import_row_error",
+                columns: new[] { "import_id", "line" });
+
+            migrationBuilder.CreateIndex(
                 name: "ix_membership_user_id",
                 table: "membership",
                 column: "user_id");
@@ -526,6 +717,11 @@ namespace Herald.Storage.Migrations.Sqlite
                 table: "membership",
                 columns: new[] { "workspace_id", "user_id" },
                 unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "ix_segment_workspace_id_name",
+                table: "segment",
+                columns: new[] { "workspace_id", "name" });
         }
 
         /// <inheritdoc />
@@ -550,19 +746,37 @@ namespace Herald.Storage.Migrations.Sqlite
                 name: "contact_event");
 
             migrationBuilder.DropTable(
+                name: "contact_list_member");
+
+            migrationBuilder.DropTable(
                 name: "data_protection_key");
 
             migrationBuilder.DropTable(
                 name: "delivery");
 
             migrationBuilder.DropTable(
+                name: "import_row_error");
+
+            migrationBuilder.DropTable(
                 name: "membership");
+
+            migrationBuilder.DropTable(
+                name: "rfm_cutoffs");
+
+            migrationBuilder.DropTable(
+                name: "segment");
 
             migrationBuilder.DropTable(
                 name: "campaign");
 
             migrationBuilder.DropTable(
+                name: "contact_list");
+
+            migrationBuilder.DropTable(
                 name: "contact");
+
+            migrationBuilder.DropTable(
+                name: "import_job");
 
             migrationBuilder.DropTable(
                 name: "app_user");

@@ -274,6 +274,68 @@ namespace Herald.Storage.Migrations.Postgres
                 });
 
             migrationBuilder.CreateTable(
+                name: "contact_list",
+                columns: table => new
+                {
+                    id = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    workspace_id = table.Column<long>(type: "bigint", nullable: false),
+                    name = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: false),
+                    description = table.Column<string>(type: "character varying(2000)", maxLength: 2000, nullable: true),
+                    created_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
+                    updated_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_contact_list", x => x.id);
+                    table.ForeignKey(
+                        name: "fk_contact_list_workspaces_workspace_id",
+                        column: x => x.workspace_id,
+                        principalTable: "workspace",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "import_job",
+                columns: table => new
+                {
+                    id = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    workspace_id = table.Column<long>(type: "bigint", nullable: false),
+                    status = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false),
+                    file_name = table.Column<string>(type: "character varying(260)", maxLength: 260, nullable: false),
+                    format = table.Column<string>(type: "character varying(8)", maxLength: 8, nullable: false),
+                    mode = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false),
+                    list_id = table.Column<long>(type: "bigint", nullable: true),
+                    tags = table.Column<string>(type: "jsonb", nullable: false),
+                    mapping = table.Column<string>(type: "jsonb", nullable: true),
+                    stored_path = table.Column<string>(type: "character varying(1000)", maxLength: 1000, nullable: false),
+                    file_bytes = table.Column<long>(type: "bigint", nullable: false),
+                    rows_read = table.Column<long>(type: "bigint", nullable: false),
+                    created = table.Column<long>(type: "bigint", nullable: false),
+                    updated = table.Column<long>(type: "bigint", nullable: false),
+                    skipped = table.Column<long>(type: "bigint", nullable: false),
+                    failed = table.Column<long>(type: "bigint", nullable: false),
+                    first_errors = table.Column<string>(type: "jsonb", nullable: false),
+                    error = table.Column<string>(type: "text", nullable: true),
+                    created_by = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: false),
+                    created_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
+                    started_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: true),
+                    finished_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_import_job", x => x.id);
+                    table.ForeignKey(
+                        name: "fk_import_job_workspaces_workspace_id",
+                        column: x => x.workspace_id,
+                        principalTable: "workspace",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "membership",
                 columns: table => new
                 {
@@ -295,6 +357,48 @@ namespace Herald.Storage.Migrations.Postgres
                         onDelete: ReferentialAction.Cascade);
                     table.ForeignKey(
                         name: "fk_membership_workspaces_workspace_id",
+                        column: x => x.workspace_id,
+                        principalTable: "workspace",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "rfm_cutoffs",
+                columns: table => new
+                {
+                    workspace_id = table.Column<long>(type: "bigint", nullable: false),
+                    cutoffs = table.Column<string>(type: "jsonb", nullable: false),
+                    computed_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_rfm_cutoffs", x => x.workspace_id);
+                    table.ForeignKey(
+                        name: "fk_rfm_cutoffs_workspaces_workspace_id",
+                        column: x => x.workspace_id,
+                        principalTable: "workspace",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "segment",
+                columns: table => new
+                {
+                    id = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    workspace_id = table.Column<long>(type: "bigint", nullable: false),
+                    name = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: false),
+                    filter = table.Column<string>(type: "jsonb", nullable: false),
+                    created_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
+                    updated_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_segment", x => x.id);
+                    table.ForeignKey(
+                        name: "fk_segment_workspaces_workspace_id",
                         column: x => x.workspace_id,
                         principalTable: "workspace",
                         principalColumn: "id",
@@ -393,6 +497,53 @@ namespace Herald.Storage.Migrations.Postgres
                         onDelete: ReferentialAction.Cascade);
                 });
 
+            migrationBuilder.CreateTable(
+                name: "contact_list_member",
+                columns: table => new
+                {
+                    list_id = table.Column<long>(type: "bigint", nullable: false),
+                    contact_id = table.Column<long>(type: "bigint", nullable: false),
+                    added_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_contact_list_member", x => new { x.list_id, x.contact_id });
+                    table.ForeignKey(
+                        name: "fk_contact_list_member_contact_list_list_id",
+                        column: x => x.list_id,
+                        principalTable: "contact_list",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                    table.ForeignKey(
+                        name: "fk_contact_list_member_contacts_contact_id",
+                        column: x => x.contact_id,
+                        principalTable: "contact",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "import_row_error",
+                columns: table => new
+                {
+                    id = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    import_id = table.Column<long>(type: "bigint", nullable: false),
+                    line = table.Column<long>(type: "bigint", nullable: false),
+                    reason = table.Column<string>(type: "character varying(500)", maxLength: 500, nullable: false),
+                    cells = table.Column<string>(type: "text", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_import_row_error", x => x.id);
+                    table.ForeignKey(
+                        name: "fk_import_row_error_import_job_import_id",
+                        column: x => x.import_id,
+                        principalTable: "import_job",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
             migrationBuilder.CreateIndex(
                 name: "ix_api_key_hash",
                 table: "api_key",
@@ -447,9 +598,27 @@ namespace Herald.Storage.Migrations.Postgres
                 columns: new[] { "contact_id", "at" });
 
             migrationBuilder.CreateIndex(
+                name: "ix_contact_attributes_gin",
+                table: "contact",
+                column: "attributes")
+                .Annotation("Npgsql:IndexMethod", "gin")
+                .Annotation("Npgsql:IndexOperators", new[] { "jsonb_path_ops" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_contact_tags_gin",
+                table: "contact",
+                column: "tags")
+                .Annotation("Npgsql:IndexMethod", "gin");
+
+            migrationBuilder.CreateIndex(
                 name: "ix_contact_workspace_id_city",
                 table: "contact",
                 columns: new[] { "workspace_id", "city" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_contact_workspace_id_country",
+                table: "contact",
+                columns: new[] { "workspace_id", "country" });
 
             migrationBuilder.CreateIndex(
                 name: "ix_contact_workspace_id_created_at",
@@ -462,6 +631,11 @@ namespace Herald.Storage.Migrations.Postgres
                 columns: new[] { "workspace_id", "email" },
                 unique: true,
                 filter: "email IS NOT NULL");
+
+            migrationBuilder.CreateIndex(
+                name: "ix_contact_workspace_id_engagement_score",
+                table: "contact",
+                columns: new[] { "workspace_id", "engagement_score" });
 
             migrationBuilder.CreateIndex(
                 name: "ix_contact_workspace_id_external_id",
@@ -483,6 +657,11 @@ namespace Herald.Storage.Migrations.Postgres
                 filter: "phone IS NOT NULL");
 
             migrationBuilder.CreateIndex(
+                name: "ix_contact_workspace_id_rfm_segment",
+                table: "contact",
+                columns: new[] { "workspace_id", "rfm_segment" });
+
+            migrationBuilder.CreateIndex(
                 name: "ix_contact_workspace_id_total_spent",
                 table: "contact",
                 columns: new[] { "workspace_id", "total_spent" });
@@ -496,6 +675,16 @@ namespace Herald.Storage.Migrations.Postgres
                 name: "ix_contact_event_workspace_id_type_occurred_at",
                 table: "contact_event",
                 columns: new[] { "workspace_id", "type", "occurred_at" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_contact_list_workspace_id_name",
+                table: "contact_list",
+                columns: new[] { "workspace_id", "name" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_contact_list_member_contact_id",
+                table: "contact_list_member",
+                column: "contact_id");
 
             migrationBuilder.CreateIndex(
                 name: "ix_delivery_contact_id_sent_at",
@@ -519,6 +708,21 @@ namespace Herald.Storage.Migrations.Postgres
                 columns: new[] { "status", "next_attempt_at" });
 
             migrationBuilder.CreateIndex(
+                name: "ix_import_job_status",
+                table: "import_job",
+                column: "status");
+
+            migrationBuilder.CreateIndex(
+                name: "ix_import_job_workspace_id_created_at",
+                table: "import_job",
+                columns: new[] { "workspace_id", "created_at" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_import_row_error_import_id_line",
+                table: "import_row_error",
+                columns: new[] { "import_id", "line" });
+
+            migrationBuilder.CreateIndex(
                 name: "ix_membership_user_id",
                 table: "membership",
                 column: "user_id");
@@ -528,6 +732,11 @@ namespace Herald.Storage.Migrations.Postgres
                 table: "membership",
                 columns: new[] { "workspace_id", "user_id" },
                 unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "ix_segment_workspace_id_name",
+                table: "segment",
+                columns: new[] { "workspace_id", "name" });
         }
 
         /// <inheritdoc />
@@ -552,19 +761,37 @@ namespace Herald.Storage.Migrations.Postgres
                 name: "contact_event");
 
             migrationBuilder.DropTable(
+                name: "contact_list_member");
+
+            migrationBuilder.DropTable(
                 name: "data_protection_key");
 
             migrationBuilder.DropTable(
                 name: "delivery");
 
             migrationBuilder.DropTable(
+                name: "import_row_error");
+
+            migrationBuilder.DropTable(
                 name: "membership");
+
+            migrationBuilder.DropTable(
+                name: "rfm_cutoffs");
+
+            migrationBuilder.DropTable(
+                name: "segment");
 
             migrationBuilder.DropTable(
                 name: "campaign");
 
             migrationBuilder.DropTable(
+                name: "contact_list");
+
+            migrationBuilder.DropTable(
                 name: "contact");
+
+            migrationBuilder.DropTable(
+                name: "import_job");
 
             migrationBuilder.DropTable(
                 name: "app_user");
