@@ -168,7 +168,7 @@ public static class AudienceApi
             return TypedResults.Ok(await contacts.SearchAsync(caller, null, null, PageRequest.From(page, limit), scope, ct));
         }).RequireRole(Role.Viewer);
 
-        g.MapDelete("/{id:long}/members", async (HttpContext http, long id, MembersInput input, AudienceService svc, CancellationToken ct) =>
+        g.MapDelete("/{id:long}/members", async (HttpContext http, long id, [Microsoft.AspNetCore.Mvc.FromBody] MembersInput input, AudienceService svc, CancellationToken ct) =>
             TypedResults.Ok(await svc.RemoveMembersAsync(http.Current(), id, input.ContactIds, ct))).RequireRole(Role.Editor);
     }
 }

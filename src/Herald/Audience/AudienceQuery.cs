@@ -48,7 +48,7 @@ public sealed class AudienceQuery(HeraldDb db, TimeProvider clock) : IAudienceQu
     {
         var v = await ValidateAsync(workspaceId, audience, ct);
         // Recipients are turned into contactIds at save time (ResolveRecipientsAsync); their absence here is not an error.
-        if (audience.IsEmpty || (audience.Recipients is { Count: > 0 } && AudienceWithout(audience).IsEmpty)) v = Without(v, "audience");
+        if (audience.Recipients is { Count: > 0 } && AudienceWithout(audience).IsEmpty) v = Without(v, "audience");
         v.ThrowIfInvalid();
 
         var p = new SqlParams(db.IsPostgres, clock.GetUtcNow().UtcDateTime);
