@@ -83,36 +83,43 @@ public sealed class CustomerMetrics(HeraldDb db, TimeProvider clock, IOptions<Cu
         {
             await using var tx = await db.Database.BeginTransactionAsync(ct);
             // Totals are rebuilt from the events so the incremental path can never drift for long.
+            // Every statement skips rows whose values would not change: a daily run rewrites only what moved.
             await Exec("""
                 UPDATE contact SET total_orders = a.n, total_spent = a.s, first_order_at = a.f, last_order_at = a.l, lifecycle = 'customer'
                 FROM (SELECT contact_id, COUNT(*) AS n, COALESCE(SUM(value), 0) AS s, MIN(occurred_at) AS f, MAX(occurred_at) AS l
                       FROM contact_event WHERE workspace_id = @ws AND type = 'order' GROUP BY contact_id) a
-                WHERE contact.id = a.contact_id
+                WHERE contact.id = a.contact_id AND (contact.total_orders <> a.n OR contact.total_spent <> a.s
+                  OR contact.first_order_at IS DISTINCT FROM a.f OR contact.last_order_at IS DISTINCT FROM a.l OR contact.lifecycle <> 'customer')
                 """, ct, ("@ws", workspaceId));
 
             string Score(string order) => pg
                 ? $"CAST(CEIL(cume_dist() OVER (ORDER BY {order}) * 5) AS integer)"
                 : $"CAST(cume_dist() OVER (ORDER BY {order}) * 5 + 0.999999 AS INTEGER)";
-            var cases = string.Join(" ", Rules.Select(r => r.Sql("s.r", "s.f", "s.m", "s.n")));
+            var cases = string.Join(" ", Rules.Select(r => r.Sql("q.r", "q.f", "q.m", "q.n")));
             await Exec($"""
-                UPDATE contact SET rfm_recency = s.r, rfm_frequency = s.f, rfm_monetary = s.m, rfm_segment = CASE {cases} END
-                FROM (SELECT id, total_orders AS n, {Score("last_order_at")} AS r, {Score("total_orders")} AS f, {Score("total_spent")} AS m
-                      FROM contact WHERE workspace_id = @ws AND deleted_at IS NULL AND total_orders > 0) s
-                WHERE contact.id = s.id
+                UPDATE contact SET rfm_recency = s.r, rfm_frequency = s.f, rfm_monetary = s.m, rfm_segment = s.seg
+                FROM (SELECT q.*, CASE {cases} END AS seg FROM
+                       (SELECT id, total_orders AS n, {Score("last_order_at")} AS r, {Score("total_orders")} AS f, {Score("total_spent")} AS m
+                        FROM contact WHERE workspace_id = @ws AND deleted_at IS NULL AND total_orders > 0) q) s
+                WHERE contact.id = s.id AND (contact.rfm_recency <> s.r OR contact.rfm_frequency <> s.f OR contact.rfm_monetary <> s.m
+                  OR contact.rfm_segment IS DISTINCT FROM s.seg)
                 """, ct, ("@ws", workspaceId));
             await Exec("UPDATE contact SET rfm_recency = 0, rfm_frequency = 0, rfm_monetary = 0, rfm_segment = NULL WHERE workspace_id = @ws AND total_orders = 0 AND rfm_segment IS NOT NULL",
                 ct, ("@ws", workspaceId));
 
-            // Engagement: reset who had any, then score the active (both sets are small next to the workspace).
-            await Exec("UPDATE contact SET engagement_score = 0 WHERE workspace_id = @ws AND engagement_score <> 0", ct, ("@ws", workspaceId));
+            // Engagement: the active, plus those who had a score and may have lost it.
             await Exec("""
-                UPDATE contact SET engagement_score = a.score
-                FROM (SELECT contact_id, CASE WHEN SUM(pts) > 10 THEN 10 ELSE SUM(pts) END AS score FROM (
-                        SELECT contact_id, 3 AS pts FROM contact_event WHERE workspace_id = @ws AND type = 'order' AND occurred_at >= @since
-                        UNION ALL SELECT contact_id, 2 FROM delivery WHERE workspace_id = @ws AND clicked_at >= @since
-                        UNION ALL SELECT contact_id, 1 FROM delivery WHERE workspace_id = @ws AND opened_at >= @since AND clicked_at IS NULL
-                      ) x GROUP BY contact_id) a
-                WHERE contact.id = a.contact_id
+                WITH act AS (
+                  SELECT contact_id, CASE WHEN SUM(pts) > 10 THEN 10 ELSE SUM(pts) END AS score FROM (
+                    SELECT contact_id, 3 AS pts FROM contact_event WHERE workspace_id = @ws AND type = 'order' AND occurred_at >= @since
+                    UNION ALL SELECT contact_id, 2 FROM delivery WHERE workspace_id = @ws AND clicked_at >= @since
+                    UNION ALL SELECT contact_id, 1 FROM delivery WHERE workspace_id = @ws AND opened_at >= @since AND clicked_at IS NULL
+                  ) x GROUP BY contact_id)
+                UPDATE contact SET engagement_score = t.score
+                FROM (SELECT k.contact_id, COALESCE(a.score, 0) AS score
+                      FROM (SELECT id AS contact_id FROM contact WHERE workspace_id = @ws AND engagement_score <> 0 UNION SELECT contact_id FROM act) k
+                      LEFT JOIN act a ON a.contact_id = k.contact_id) t
+                WHERE contact.id = t.contact_id AND contact.engagement_score <> t.score
                 """, ct, ("@ws", workspaceId), ("@since", since));
 
             var buyers = await Scalar<long>("SELECT COUNT(*) FROM contact WHERE workspace_id = @ws AND deleted_at IS NULL AND total_orders > 0", ct, ("@ws", workspaceId));
