@@ -223,7 +223,12 @@ public sealed class ImportService(HeraldDb db, IEnumerable<IContactObserver> obs
         {
             _stage.Start();
             await Exec("DELETE FROM import_stage", ct);
-            if (pg) await CopyStagePostgresAsync(chunk, ct);
+            if (pg)
+            {
+                await CopyStagePostgresAsync(chunk, ct);
+                // A temp table has no statistics until analyzed; the match joins below need them to pick hash joins.
+                await Exec("ANALYZE import_stage", ct);
+            }
             else await InsertStageSqliteAsync(chunk, ct);
             _stage.Stop();
             _apply.Start();
