@@ -1,3 +1,4 @@
+using Herald.Audience;
 using Herald.Audit;
 using Herald.Auth;
 using Herald.Campaigns;
@@ -59,6 +60,7 @@ public static class HeraldHost
         services.AddScoped<ContactService>();
         services.AddHeraldChannels();
         services.AddScoped<WorkspaceService>();
+        services.AddAudience();
         services.AddSingleton<IPasswordHasher<User>, PasswordHasher<User>>();
         services.AddHeraldCampaigns(options);
 
@@ -110,6 +112,7 @@ public static class HeraldHost
         app.MapWorkspacesApi();
         app.MapContactsApi();
         app.MapChannelsApi();
+        app.MapAudienceApi();
         app.MapAuditApi();
         app.MapCampaignsApi();
         app.MapAccountPages();

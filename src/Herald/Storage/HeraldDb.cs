@@ -44,6 +44,13 @@ public abstract class HeraldDb : DbContext, IDataProtectionKeyContext
                 foreach (var property in entity.GetProperties().Where(p => p.FindAnnotation(JsonColumn.Annotation) is not null))
                     property.SetColumnType("jsonb");
         }
+        else
+        {
+            // GIN and other PostgreSQL-only indexes would be plain, useless b-trees on SQLite.
+            foreach (var entity in modelBuilder.Model.GetEntityTypes())
+                foreach (var index in entity.GetIndexes().Where(i => i.FindAnnotation(JsonColumn.PostgresOnlyIndex) is not null).ToList())
+                    entity.RemoveIndex(index);
+        }
     }
 }
 
@@ -51,6 +58,9 @@ public abstract class HeraldDb : DbContext, IDataProtectionKeyContext
 public static class JsonColumn
 {
     public const string Annotation = "Herald:Json";
+
+    /// <summary>Marks an index that only PostgreSQL gets (GIN over arrays and jsonb).</summary>
+    public const string PostgresOnlyIndex = "Herald:PostgresOnly";
 
     public static Microsoft.EntityFrameworkCore.Metadata.Builders.PropertyBuilder<T> IsJson<T>(
         this Microsoft.EntityFrameworkCore.Metadata.Builders.PropertyBuilder<T> builder) =>

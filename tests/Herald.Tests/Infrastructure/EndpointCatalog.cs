@@ -64,6 +64,20 @@ public static class EndpointCatalog
         new("GET", "/api/v1/contacts/{id}/push-subscriptions", Role.Viewer),
         new("POST", "/api/v1/contacts/{id}/push-subscriptions", Role.Editor, new { endpoint = "https://push.example.com/send/matrix", keys = new { p256dh = SamplePushKey, auth = SamplePushAuth } }),
         new("DELETE", "/api/v1/contacts/{id}/push-subscriptions", Role.Editor),
+        new("POST", "/api/v1/segments", Role.Editor, new { name = "vip", filter = new { totalSpent = new { gte = 1000 } } }),
+        new("GET", "/api/v1/segments", Role.Viewer),
+        new("GET", "/api/v1/segments/{id}", Role.Viewer),
+        new("PUT", "/api/v1/segments/{id}", Role.Editor, new { name = "renamed", filter = new { city = "Pune" } }),
+        new("DELETE", "/api/v1/segments/{id}", Role.Editor),
+        new("POST", "/api/v1/lists", Role.Editor, new { name = "matrix list" }),
+        new("GET", "/api/v1/lists", Role.Viewer),
+        new("POST", "/api/v1/lists/{id}/members", Role.Editor, new { contactIds = new[] { 1 } }),
+        new("GET", "/api/v1/lists/{id}/members", Role.Viewer),
+        new("DELETE", "/api/v1/lists/{id}/members", Role.Editor, new { contactIds = new[] { 1 } }),
+        new("POST", "/api/v1/audience/preview", Role.Viewer, new { audience = new { all = true } }),
+        new("POST", "/api/v1/imports", Role.Editor, null, Multipart: true),
+        new("GET", "/api/v1/imports/{id}", Role.Viewer),
+        new("GET", "/api/v1/imports/{id}/errors.csv", Role.Viewer),
     ];
 
     /// <summary>A well-formed (65-byte, uncompressed point) browser key and a 16-byte auth secret, base64url.</summary>

@@ -42,6 +42,22 @@ public static class Seeds
                     schedule = new { type = "now" },
                 });
                 return (await cp.ExpectAsync(System.Net.HttpStatusCode.Created)).GetProperty("id").GetString()!;
+            case "segments":
+                var s = await ws.Client().PostJsonAsync("/api/v1/segments", new { name = Marker(ws), filter = new { city = Marker(ws) } });
+                return (await s.ExpectAsync(System.Net.HttpStatusCode.Created)).GetProperty("id").GetString()!;
+            case "lists":
+                var l = await ws.Client().PostJsonAsync("/api/v1/lists", new { name = Marker(ws) });
+                var listId = (await l.ExpectAsync(System.Net.HttpStatusCode.Created)).GetProperty("id").GetString()!;
+                var member = await CreateAsync(ws, "contacts");
+                await (await ws.Client().PostJsonAsync($"/api/v1/lists/{listId}/members", new { contactIds = new[] { long.Parse(member) } })).ExpectAsync(System.Net.HttpStatusCode.OK);
+                return listId;
+            case "imports":
+                using (var form = new MultipartFormDataContent())
+                {
+                    form.Add(new ByteArrayContent(System.Text.Encoding.UTF8.GetBytes($"email,name\n{Marker(ws)}-import@example.com,{Marker(ws)}\nbad-address,x\n")), "file", "seed.csv");
+                    var r = await ws.Client().PostAsync("/api/v1/imports", form);
+                    return (await r.ExpectAsync(System.Net.HttpStatusCode.Accepted)).GetProperty("id").GetString()!;
+                }
             default:
                 throw new InvalidOperationException($"No seed for '{resource}': add one in Seeds.cs.");
         }
@@ -58,6 +74,13 @@ public static class Seeds
             "api-keys" => System.Text.Json.JsonSerializer.Serialize(await db.ApiKeys.AsNoTracking().Where(x => x.Id == n).Select(x => new { x.RevokedAt }).FirstOrDefaultAsync()),
             "templates" => System.Text.Json.JsonSerializer.Serialize(await db.Set<Herald.Templates.Template>().AsNoTracking().Where(x => x.Id == n).Select(x => new { x.Name, x.Content, x.UpdatedAt }).FirstOrDefaultAsync()),
             "campaigns" => System.Text.Json.JsonSerializer.Serialize(await db.Set<Herald.Campaigns.Campaign>().AsNoTracking().Where(x => x.Id == n).Select(x => new { x.Name, x.Status, x.Schedule, x.UpdatedAt, x.Version }).FirstOrDefaultAsync()),
+            "segments" => System.Text.Json.JsonSerializer.Serialize(await db.Set<Herald.Audience.Segment>().AsNoTracking().Where(x => x.Id == n).Select(x => new { x.Name, x.Filter }).FirstOrDefaultAsync()),
+            "lists" => System.Text.Json.JsonSerializer.Serialize(new
+            {
+                List = await db.Set<Herald.Audience.ContactList>().AsNoTracking().Where(x => x.Id == n).Select(x => new { x.Name }).FirstOrDefaultAsync(),
+                Members = await db.Set<Herald.Audience.ContactListMember>().Where(m => m.ListId == n).OrderBy(m => m.ContactId).Select(m => m.ContactId).ToListAsync(),
+            }),
+            "imports" => System.Text.Json.JsonSerializer.Serialize(await db.Set<Herald.Audience.ImportJob>().AsNoTracking().Where(x => x.Id == n).Select(x => new { x.WorkspaceId, x.FileName }).FirstOrDefaultAsync()),
             _ => throw new InvalidOperationException($"No snapshot for '{resource}': add one in Seeds.cs."),
         };
     });
