@@ -871,6 +871,36 @@ namespace Herald.Storage.Migrations.Postgres
                     b.ToTable("contact_event", (string)null);
                 });
 
+            modelBuilder.Entity("Herald.Delivery.DailyUsage", b =>
+                {
+                    b.Property<long>("WorkspaceId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("workspace_id");
+
+                    b.Property<string>("Channel")
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("channel");
+
+                    b.Property<string>("Day")
+                        .HasMaxLength(10)
+                        .HasColumnType("character varying(10)")
+                        .HasColumnName("day");
+
+                    b.Property<int>("LastGranted")
+                        .HasColumnType("integer")
+                        .HasColumnName("last_granted");
+
+                    b.Property<int>("Used")
+                        .HasColumnType("integer")
+                        .HasColumnName("used");
+
+                    b.HasKey("WorkspaceId", "Channel", "Day")
+                        .HasName("pk_daily_usage");
+
+                    b.ToTable("daily_usage", (string)null);
+                });
+
             modelBuilder.Entity("Herald.Delivery.DeliveryRow", b =>
                 {
                     b.Property<long>("Id")
@@ -999,20 +1029,158 @@ namespace Herald.Storage.Migrations.Postgres
                     b.HasKey("Id")
                         .HasName("pk_delivery");
 
+                    b.HasIndex("LeaseUntil")
+                        .HasDatabaseName("ix_delivery_sending_lease_until")
+                        .HasFilter("status = 'sending'");
+
+                    b.HasIndex("NextAttemptAt")
+                        .HasDatabaseName("ix_delivery_pending_next_attempt_at")
+                        .HasFilter("status = 'pending'");
+
                     b.HasIndex("ProviderMessageId")
-                        .HasDatabaseName("ix_delivery_provider_message_id");
+                        .HasDatabaseName("ix_delivery_provider_message_id")
+                        .HasFilter("provider_message_id IS NOT NULL");
 
                     b.HasIndex("ContactId", "SentAt")
-                        .HasDatabaseName("ix_delivery_contact_id_sent_at");
-
-                    b.HasIndex("Status", "NextAttemptAt")
-                        .HasDatabaseName("ix_delivery_status_next_attempt_at");
+                        .HasDatabaseName("ix_delivery_contact_id_sent_at")
+                        .HasFilter("sent_at IS NOT NULL");
 
                     b.HasIndex("RunId", "ContactId", "Channel")
                         .IsUnique()
                         .HasDatabaseName("ix_delivery_run_id_contact_id_channel");
 
                     b.ToTable("delivery", (string)null);
+                });
+
+            modelBuilder.Entity("Herald.Delivery.OutboxMessage", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("Address")
+                        .IsRequired()
+                        .HasMaxLength(2048)
+                        .HasColumnType("character varying(2048)")
+                        .HasColumnName("address");
+
+                    b.Property<string>("Body")
+                        .HasColumnType("text")
+                        .HasColumnName("body");
+
+                    b.Property<long?>("CampaignId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("campaign_id");
+
+                    b.Property<string>("Channel")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("channel");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<long>("DeliveryId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("delivery_id");
+
+                    b.Property<string>("Html")
+                        .HasColumnType("text")
+                        .HasColumnName("html");
+
+                    b.Property<string>("Subject")
+                        .HasColumnType("text")
+                        .HasColumnName("subject");
+
+                    b.Property<bool>("Test")
+                        .HasColumnType("boolean")
+                        .HasColumnName("test");
+
+                    b.Property<long>("WorkspaceId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("workspace_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_outbox_message");
+
+                    b.HasIndex("WorkspaceId", "CampaignId")
+                        .HasDatabaseName("ix_outbox_message_workspace_id_campaign_id");
+
+                    b.ToTable("outbox_message", (string)null);
+                });
+
+            modelBuilder.Entity("Herald.Delivery.RateBucket", b =>
+                {
+                    b.Property<string>("Key")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("key");
+
+                    b.Property<double>("LastGranted")
+                        .HasColumnType("double precision")
+                        .HasColumnName("last_granted");
+
+                    b.Property<double>("Tokens")
+                        .HasColumnType("double precision")
+                        .HasColumnName("tokens");
+
+                    b.Property<DateTime>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.HasKey("Key")
+                        .HasName("pk_rate_bucket");
+
+                    b.ToTable("rate_bucket", (string)null);
+                });
+
+            modelBuilder.Entity("Herald.Delivery.Suppression", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("Address")
+                        .IsRequired()
+                        .HasMaxLength(2048)
+                        .HasColumnType("character varying(2048)")
+                        .HasColumnName("address");
+
+                    b.Property<string>("Channel")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("channel");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("Reason")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("reason");
+
+                    b.Property<long>("WorkspaceId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("workspace_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_suppression");
+
+                    b.HasIndex("WorkspaceId", "Channel", "Address")
+                        .IsUnique()
+                        .HasDatabaseName("ix_suppression_workspace_id_channel_address");
+
+                    b.ToTable("suppression", (string)null);
                 });
 
             modelBuilder.Entity("Herald.Workspaces.Workspace", b =>
@@ -1185,6 +1353,16 @@ namespace Herald.Storage.Migrations.Postgres
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_contact_event_contacts_contact_id");
+                });
+
+            modelBuilder.Entity("Herald.Delivery.Suppression", b =>
+                {
+                    b.HasOne("Herald.Workspaces.Workspace", null)
+                        .WithMany()
+                        .HasForeignKey("WorkspaceId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_suppression_workspaces_workspace_id");
                 });
 #pragma warning restore 612, 618
         }

@@ -48,6 +48,21 @@ namespace Herald.Storage.Migrations.Sqlite
                 });
 
             migrationBuilder.CreateTable(
+                name: "daily_usage",
+                columns: table => new
+                {
+                    workspace_id = table.Column<long>(type: "INTEGER", nullable: false),
+                    channel = table.Column<string>(type: "TEXT", maxLength: 16, nullable: false),
+                    day = table.Column<string>(type: "TEXT", maxLength: 10, nullable: false),
+                    used = table.Column<int>(type: "INTEGER", nullable: false),
+                    last_granted = table.Column<int>(type: "INTEGER", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_daily_usage", x => new { x.workspace_id, x.channel, x.day });
+                });
+
+            migrationBuilder.CreateTable(
                 name: "data_protection_key",
                 columns: table => new
                 {
@@ -97,6 +112,42 @@ namespace Herald.Storage.Migrations.Sqlite
                 constraints: table =>
                 {
                     table.PrimaryKey("pk_delivery", x => x.id);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "outbox_message",
+                columns: table => new
+                {
+                    id = table.Column<long>(type: "INTEGER", nullable: false)
+                        .Annotation("Sqlite:Autoincrement", true),
+                    workspace_id = table.Column<long>(type: "INTEGER", nullable: false),
+                    delivery_id = table.Column<long>(type: "INTEGER", nullable: false),
+                    campaign_id = table.Column<long>(type: "INTEGER", nullable: true),
+                    channel = table.Column<string>(type: "TEXT", maxLength: 16, nullable: false),
+                    address = table.Column<string>(type: "TEXT", maxLength: 2048, nullable: false),
+                    subject = table.Column<string>(type: "TEXT", nullable: true),
+                    body = table.Column<string>(type: "TEXT", nullable: true),
+                    html = table.Column<string>(type: "TEXT", nullable: true),
+                    test = table.Column<bool>(type: "INTEGER", nullable: false),
+                    created_at = table.Column<DateTime>(type: "TEXT", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_outbox_message", x => x.id);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "rate_bucket",
+                columns: table => new
+                {
+                    key = table.Column<string>(type: "TEXT", maxLength: 200, nullable: false),
+                    tokens = table.Column<double>(type: "REAL", nullable: false),
+                    last_granted = table.Column<double>(type: "REAL", nullable: false),
+                    updated_at = table.Column<DateTime>(type: "TEXT", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_rate_bucket", x => x.key);
                 });
 
             migrationBuilder.CreateTable(
@@ -293,6 +344,29 @@ namespace Herald.Storage.Migrations.Sqlite
                         onDelete: ReferentialAction.Cascade);
                     table.ForeignKey(
                         name: "fk_membership_workspaces_workspace_id",
+                        column: x => x.workspace_id,
+                        principalTable: "workspace",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "suppression",
+                columns: table => new
+                {
+                    id = table.Column<long>(type: "INTEGER", nullable: false)
+                        .Annotation("Sqlite:Autoincrement", true),
+                    workspace_id = table.Column<long>(type: "INTEGER", nullable: false),
+                    channel = table.Column<string>(type: "TEXT", maxLength: 16, nullable: false),
+                    address = table.Column<string>(type: "TEXT", maxLength: 2048, nullable: false),
+                    reason = table.Column<string>(type: "TEXT", maxLength: 200, nullable: true),
+                    created_at = table.Column<DateTime>(type: "TEXT", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_suppression", x => x.id);
+                    table.ForeignKey(
+                        name: "fk_suppression_workspaces_workspace_id",
                         column: x => x.workspace_id,
                         principalTable: "workspace",
                         principalColumn: "id",
@@ -498,12 +572,20 @@ namespace Herald.Storage.Migrations.Sqlite
             migrationBuilder.CreateIndex(
                 name: "ix_delivery_contact_id_sent_at",
                 table: "delivery",
-                columns: new[] { "contact_id", "sent_at" });
+                columns: new[] { "contact_id", "sent_at" },
+                filter: "sent_at IS NOT NULL");
+
+            migrationBuilder.CreateIndex(
+                name: "ix_delivery_pending_next_attempt_at",
+                table: "delivery",
+                column: "next_attempt_at",
+                filter: "status = 'pending'");
 
             migrationBuilder.CreateIndex(
                 name: "ix_delivery_provider_message_id",
                 table: "delivery",
-                column: "provider_message_id");
+                column: "provider_message_id",
+                filter: "provider_message_id IS NOT NULL");
 
             migrationBuilder.CreateIndex(
                 name: "ix_delivery_run_id_contact_id_channel",
@@ -512,9 +594,10 @@ namespace Herald.Storage.Migrations.Sqlite
                 unique: true);
 
             migrationBuilder.CreateIndex(
-                name: "ix_delivery_status_next_attempt_at",
+                name: "ix_delivery_sending_lease_until",
                 table: "delivery",
-                columns: new[] { "status", "next_attempt_at" });
+                column: "lease_until",
+                filter: "status = 'sending'");
 
             migrationBuilder.CreateIndex(
                 name: "ix_membership_user_id",
@@ -525,6 +608,17 @@ namespace Herald.Storage.Migrations.Sqlite
                 name: "ix_membership_workspace_id_user_id",
                 table: "membership",
                 columns: new[] { "workspace_id", "user_id" },
+                unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "ix_outbox_message_workspace_id_campaign_id",
+                table: "outbox_message",
+                columns: new[] { "workspace_id", "campaign_id" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_suppression_workspace_id_channel_address",
+                table: "suppression",
+                columns: new[] { "workspace_id", "channel", "address" },
                 unique: true);
         }
 
@@ -550,6 +644,9 @@ namespace Herald.Storage.Migrations.Sqlite
                 name: "contact_event");
 
             migrationBuilder.DropTable(
+                name: "daily_usage");
+
+            migrationBuilder.DropTable(
                 name: "data_protection_key");
 
             migrationBuilder.DropTable(
@@ -557,6 +654,15 @@ namespace Herald.Storage.Migrations.Sqlite
 
             migrationBuilder.DropTable(
                 name: "membership");
+
+            migrationBuilder.DropTable(
+                name: "outbox_message");
+
+            migrationBuilder.DropTable(
+                name: "rate_bucket");
+
+            migrationBuilder.DropTable(
+                name: "suppression");
 
             migrationBuilder.DropTable(
                 name: "campaign");

@@ -50,6 +50,21 @@ namespace Herald.Storage.Migrations.Postgres
                 });
 
             migrationBuilder.CreateTable(
+                name: "daily_usage",
+                columns: table => new
+                {
+                    workspace_id = table.Column<long>(type: "bigint", nullable: false),
+                    channel = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false),
+                    day = table.Column<string>(type: "character varying(10)", maxLength: 10, nullable: false),
+                    used = table.Column<int>(type: "integer", nullable: false),
+                    last_granted = table.Column<int>(type: "integer", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_daily_usage", x => new { x.workspace_id, x.channel, x.day });
+                });
+
+            migrationBuilder.CreateTable(
                 name: "data_protection_key",
                 columns: table => new
                 {
@@ -99,6 +114,42 @@ namespace Herald.Storage.Migrations.Postgres
                 constraints: table =>
                 {
                     table.PrimaryKey("pk_delivery", x => x.id);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "outbox_message",
+                columns: table => new
+                {
+                    id = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    workspace_id = table.Column<long>(type: "bigint", nullable: false),
+                    delivery_id = table.Column<long>(type: "bigint", nullable: false),
+                    campaign_id = table.Column<long>(type: "bigint", nullable: true),
+                    channel = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false),
+                    address = table.Column<string>(type: "character varying(2048)", maxLength: 2048, nullable: false),
+                    subject = table.Column<string>(type: "text", nullable: true),
+                    body = table.Column<string>(type: "text", nullable: true),
+                    html = table.Column<string>(type: "text", nullable: true),
+                    test = table.Column<bool>(type: "boolean", nullable: false),
+                    created_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_outbox_message", x => x.id);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "rate_bucket",
+                columns: table => new
+                {
+                    key = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: false),
+                    tokens = table.Column<double>(type: "double precision", nullable: false),
+                    last_granted = table.Column<double>(type: "double precision", nullable: false),
+                    updated_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_rate_bucket", x => x.key);
                 });
 
             migrationBuilder.CreateTable(
@@ -295,6 +346,29 @@ namespace Herald.Storage.Migrations.Postgres
                         onDelete: ReferentialAction.Cascade);
                     table.ForeignKey(
                         name: "fk_membership_workspaces_workspace_id",
+                        column: x => x.workspace_id,
+                        principalTable: "workspace",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "suppression",
+                columns: table => new
+                {
+                    id = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    workspace_id = table.Column<long>(type: "bigint", nullable: false),
+                    channel = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false),
+                    address = table.Column<string>(type: "character varying(2048)", maxLength: 2048, nullable: false),
+                    reason = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: true),
+                    created_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_suppression", x => x.id);
+                    table.ForeignKey(
+                        name: "fk_suppression_workspaces_workspace_id",
                         column: x => x.workspace_id,
                         principalTable: "workspace",
                         principalColumn: "id",
@@ -500,12 +574,20 @@ namespace Herald.Storage.Migrations.Postgres
             migrationBuilder.CreateIndex(
                 name: "ix_delivery_contact_id_sent_at",
                 table: "delivery",
-                columns: new[] { "contact_id", "sent_at" });
+                columns: new[] { "contact_id", "sent_at" },
+                filter: "sent_at IS NOT NULL");
+
+            migrationBuilder.CreateIndex(
+                name: "ix_delivery_pending_next_attempt_at",
+                table: "delivery",
+                column: "next_attempt_at",
+                filter: "status = 'pending'");
 
             migrationBuilder.CreateIndex(
                 name: "ix_delivery_provider_message_id",
                 table: "delivery",
-                column: "provider_message_id");
+                column: "provider_message_id",
+                filter: "provider_message_id IS NOT NULL");
 
             migrationBuilder.CreateIndex(
                 name: "ix_delivery_run_id_contact_id_channel",
@@ -514,9 +596,10 @@ namespace Herald.Storage.Migrations.Postgres
                 unique: true);
 
             migrationBuilder.CreateIndex(
-                name: "ix_delivery_status_next_attempt_at",
+                name: "ix_delivery_sending_lease_until",
                 table: "delivery",
-                columns: new[] { "status", "next_attempt_at" });
+                column: "lease_until",
+                filter: "status = 'sending'");
 
             migrationBuilder.CreateIndex(
                 name: "ix_membership_user_id",
@@ -527,6 +610,17 @@ namespace Herald.Storage.Migrations.Postgres
                 name: "ix_membership_workspace_id_user_id",
                 table: "membership",
                 columns: new[] { "workspace_id", "user_id" },
+                unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "ix_outbox_message_workspace_id_campaign_id",
+                table: "outbox_message",
+                columns: new[] { "workspace_id", "campaign_id" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_suppression_workspace_id_channel_address",
+                table: "suppression",
+                columns: new[] { "workspace_id", "channel", "address" },
                 unique: true);
         }
 
@@ -552,6 +646,9 @@ namespace Herald.Storage.Migrations.Postgres
                 name: "contact_event");
 
             migrationBuilder.DropTable(
+                name: "daily_usage");
+
+            migrationBuilder.DropTable(
                 name: "data_protection_key");
 
             migrationBuilder.DropTable(
@@ -559,6 +656,15 @@ namespace Herald.Storage.Migrations.Postgres
 
             migrationBuilder.DropTable(
                 name: "membership");
+
+            migrationBuilder.DropTable(
+                name: "outbox_message");
+
+            migrationBuilder.DropTable(
+                name: "rate_bucket");
+
+            migrationBuilder.DropTable(
+                name: "suppression");
 
             migrationBuilder.DropTable(
                 name: "campaign");
