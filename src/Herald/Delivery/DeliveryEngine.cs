@@ -406,15 +406,16 @@ public sealed class DeliveryEngine(
                 provider_message_id = COALESCE(v.pm, d.provider_message_id), error_code = v.code, error_text = v.txt, reason = v.reason
             FROM v
             WHERE d.id = v.id AND d.status = 'sending' AND d.lease_owner = @owner
-            RETURNING d.run_id, d.status
+            RETURNING d.run_id, d.status, d.reason
         ), agg AS (
             SELECT run_id, COUNT(*) FILTER (WHERE status <> 'pending') AS done, COUNT(*) FILTER (WHERE status = 'sent') AS sent,
+                   COUNT(*) FILTER (WHERE reason = 'daily_limit') AS limited,
                    COUNT(*) FILTER (WHERE status = 'failed') AS failed, COUNT(*) FILTER (WHERE status = 'skipped') AS skipped
             FROM upd GROUP BY run_id
         )
         UPDATE campaign_run r SET pending = r.pending - agg.done, sent = r.sent + agg.sent, failed = r.failed + agg.failed,
             skipped = r.skipped + agg.skipped,
-            status_reason = CASE WHEN agg.sent > 0 AND r.status_reason = 'paused: daily limit' THEN NULL ELSE r.status_reason END
+            status_reason = CASE WHEN agg.sent > 0 AND agg.limited = 0 AND r.status_reason = 'paused: daily limit' THEN NULL ELSE r.status_reason END
         FROM agg WHERE r.id = agg.run_id
         RETURNING r.id, r.workspace_id, r.campaign_id, r.status, r.status_reason, r.total, r.pending, r.sent, r.failed, r.skipped, r.unknown
         """;
@@ -430,7 +431,7 @@ public sealed class DeliveryEngine(
                      json_extract(value, '$[6]') AS reason, json_extract(value, '$[7]') AS att
               FROM json_each(@batch)) AS v
         WHERE delivery.id = v.id AND delivery.status = 'sending' AND delivery.lease_owner = @owner
-        RETURNING run_id, status
+        RETURNING run_id, status, reason
         """;
 
     private async Task RecordAsync(HeraldDb db, List<Outcome> outcomes, CancellationToken ct)
@@ -463,17 +464,17 @@ public sealed class DeliveryEngine(
                 w.WriteEndArray();
             }
             await using var tx = await db.Database.BeginTransactionAsync(ct);
-            var written = await Sql.QueryAsync(db, RecordSqlite, r => (Run: r.GetInt64(0), Status: r.GetString(1)), ct,
+            var written = await Sql.QueryAsync(db, RecordSqlite, r => (Run: r.GetInt64(0), Status: r.GetString(1), Reason: r.NullableString(2)), ct,
                 ("batch", Encoding.UTF8.GetString(buffer.ToArray())), ("now", Sql.SqliteTime(now)), ("owner", Node));
             runs = [];
             foreach (var g in written.GroupBy(x => x.Run))
             {
-                var sent = g.Count(x => x.Status == DeliveryStatus.Sent);
+                var sent = g.Any(x => x.Reason == "daily_limit") ? 0 : g.Count(x => x.Status == DeliveryStatus.Sent);
                 runs.AddRange(await Sql.QueryAsync(db, $"""
-                    UPDATE campaign_run SET pending = pending - @done, sent = sent + @sent, failed = failed + @failed, skipped = skipped + @skipped,
+                    UPDATE campaign_run SET pending = pending - @done, sent = sent + @sent_all, failed = failed + @failed, skipped = skipped + @skipped,
                         status_reason = CASE WHEN @sent > 0 AND status_reason = 'paused: daily limit' THEN NULL ELSE status_reason END
                     WHERE id = @r RETURNING {RunCounterColumns}
-                    """, ReadCounters, ct, ("done", g.Count(x => x.Status != DeliveryStatus.Pending)), ("sent", sent),
+                    """, ReadCounters, ct, ("done", g.Count(x => x.Status != DeliveryStatus.Pending)), ("sent", sent), ("sent_all", g.Count(x => x.Status == DeliveryStatus.Sent)),
                     ("failed", g.Count(x => x.Status == DeliveryStatus.Failed)), ("skipped", g.Count(x => x.Status == DeliveryStatus.Skipped)), ("r", g.Key)));
             }
             await tx.CommitAsync(ct);

@@ -35,6 +35,12 @@ public static class EndpointCatalog
         new("POST", "/api/v1/contacts/{id}/events", Role.Editor, new { type = "order", value = 10 }),
         new("GET", "/api/v1/contacts/{id}/events", Role.Viewer),
         new("POST", "/api/v1/events", Role.Editor, new { events = new[] { new { email = "event-matrix@example.com", type = "signup" } } }),
+        new("GET", "/api/v1/campaigns/{id}/stats", Role.Viewer),
+        new("GET", "/api/v1/campaigns/{id}/deliveries", Role.Viewer),
+        new("POST", "/api/v1/campaigns/{id}/retry-failed", Role.Editor),
+        new("POST", "/api/v1/campaigns/{id}/test-send", Role.Editor, new { addresses = new[] { "matrix-test@example.com" } }),
+        new("GET", "/api/v1/analytics", Role.Viewer),
+        new("GET", "/api/v1/outbox", Role.Viewer),
     ];
 
     /// <summary>Which resource a route's <c>{id}</c> names, by route prefix (longest first).</summary>

@@ -25,6 +25,25 @@ public static class Seeds
                 return ws.UserIds[Role.Viewer].ToString();
             case "api-keys":
                 return await ws.App.WithDbAsync(async db => (await db.ApiKeys.FirstAsync(k => k.WorkspaceId == ws.Id && k.Role == Role.Viewer)).Id.ToString());
+            case "campaigns":
+                // Seeded as a row: the delivery endpoints only read campaigns (the campaigns feature owns creation).
+                return await ws.App.WithDbAsync(async db =>
+                {
+                    var now = DateTime.UtcNow;
+                    var campaign = new Herald.Campaigns.Campaign
+                    {
+                        WorkspaceId = ws.Id, Name = Marker(ws), Status = Herald.Campaigns.CampaignStatus.Completed, Channels = ["email"],
+                        Content = "{\"email\":{\"subject\":\"" + Marker(ws) + "\",\"text\":\"hi\"}}", CreatedBy = "seed", CreatedAt = now, UpdatedAt = now,
+                    };
+                    db.Set<Herald.Campaigns.Campaign>().Add(campaign);
+                    await db.SaveChangesAsync();
+                    db.Set<Herald.Campaigns.CampaignRun>().Add(new Herald.Campaigns.CampaignRun
+                    {
+                        WorkspaceId = ws.Id, CampaignId = campaign.Id, ScheduledFor = now, Status = Herald.Campaigns.RunStatus.Completed, Total = 1, Failed = 1,
+                    });
+                    await db.SaveChangesAsync();
+                    return campaign.Id.ToString();
+                });
             default:
                 throw new InvalidOperationException($"No seed for '{resource}': add one in Seeds.cs.");
         }
@@ -38,6 +57,12 @@ public static class Seeds
             "contacts" or "" => System.Text.Json.JsonSerializer.Serialize(await db.Contacts.AsNoTracking().Where(x => x.Id == n).Select(x => new { x.Email, x.City, x.DeletedAt, x.TotalOrders }).FirstOrDefaultAsync()),
             "users" => System.Text.Json.JsonSerializer.Serialize(await db.Memberships.AsNoTracking().Where(x => x.UserId == n && x.WorkspaceId == ws.Id).Select(x => new { x.Role }).FirstOrDefaultAsync()),
             "api-keys" => System.Text.Json.JsonSerializer.Serialize(await db.ApiKeys.AsNoTracking().Where(x => x.Id == n).Select(x => new { x.RevokedAt }).FirstOrDefaultAsync()),
+            "campaigns" => System.Text.Json.JsonSerializer.Serialize(new
+            {
+                Campaign = await db.Set<Herald.Campaigns.Campaign>().AsNoTracking().Where(x => x.Id == n).Select(x => new { x.Status, x.Name }).FirstOrDefaultAsync(),
+                Runs = await db.Set<Herald.Campaigns.CampaignRun>().AsNoTracking().Where(x => x.CampaignId == n).Select(x => new { x.Status, x.Pending, x.Failed }).ToListAsync(),
+                Tests = await db.Set<Herald.Delivery.DeliveryRow>().AsNoTracking().CountAsync(x => x.CampaignId == n),
+            }),
             _ => throw new InvalidOperationException($"No snapshot for '{resource}': add one in Seeds.cs."),
         };
     });
