@@ -54,6 +54,8 @@ public sealed class FakeSends
     public readonly ConcurrentQueue<(long DeliveryId, DateTime At, string Node)> Log = new();
     public volatile bool PermanentHeals;
     public volatile bool HangAll;
+    /// <summary>Nodes whose provider blocks until cancelled (the node "dies" mid-send).</summary>
+    public readonly ConcurrentDictionary<string, bool> HangNodes = new();
 }
 
 public sealed class FakeProviderFactory(FakeSends sends, string node) : IChannelProviderFactory
@@ -68,7 +70,7 @@ public sealed class FakeProviderFactory(FakeSends sends, string node) : IChannel
 
         public async Task<IReadOnlyList<SendResult>> SendBatchAsync(IReadOnlyList<OutgoingMessage> batch, CancellationToken ct)
         {
-            if (sends.HangAll || batch.Any(m => m.Address.StartsWith("hang-"))) await Task.Delay(Timeout.Infinite, ct);
+            if (sends.HangAll || sends.HangNodes.ContainsKey(node) || batch.Any(m => m.Address.StartsWith("hang-"))) await Task.Delay(Timeout.Infinite, ct);
             var results = new List<SendResult>();
             foreach (var m in batch)
             {
@@ -122,6 +124,21 @@ public class DeliveryApp : HeraldApp
             results.Add(r);
         }
         return results;
+    }
+}
+
+/// <summary>A worker node (hosted delivery loops on) sharing another host's database.</summary>
+public sealed class WorkerApp : DeliveryApp
+{
+    public WorkerApp(FakeSends sends, string node, string sharedConnectionString, int batchSize = 200, int leaseSeconds = 60)
+        : base(sends, "web,worker", null, node)
+    {
+        Settings["Herald:Database:ConnectionString"] = sharedConnectionString;
+        Settings["Herald:Delivery:NodeName"] = node;
+        Settings["Herald:Delivery:BatchSize"] = batchSize.ToString();
+        Settings["Herald:Delivery:LeaseSeconds"] = leaseSeconds.ToString();
+        Settings["Herald:Delivery:SweepSeconds"] = "0.5";
+        Settings["Herald:Delivery:IdleMaxSeconds"] = "0.2";
     }
 }
 
@@ -188,6 +205,19 @@ public static class DeliverySeed
 
     public static Task<List<DeliveryRow>> DeliveriesAsync(HeraldApp app, long runId) =>
         app.WithDbAsync(db => db.Set<DeliveryRow>().AsNoTracking().Where(d => d.RunId == runId).OrderBy(d => d.Id).ToListAsync());
+
+    /// <summary>Waits (real time) until the run is no longer pending; fails after <paramref name="timeout"/>.</summary>
+    public static async Task<CampaignRun> WaitFinishedAsync(HeraldApp app, long runId, TimeSpan timeout)
+    {
+        var until = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var run = await RunAsync(app, runId);
+            if (run.FinishedAt is not null) return run;
+            if (DateTime.UtcNow > until) Assert.Fail($"Run {runId} did not finish in {timeout}: status {run.Status}, pending {run.Pending}, sent {run.Sent}.");
+            await Task.Delay(100);
+        }
+    }
 
     /// <summary>The run's counters must equal its delivery rows counted by status.</summary>
     public static async Task AssertCountersMatchRowsAsync(HeraldApp app, long runId)
