@@ -165,7 +165,7 @@ public sealed class RunStarter(HeraldDb db, IAudienceQuery audience, ChannelRout
         var addrCase = "CASE t0.ch " + string.Concat(channels.Select(ch => $"WHEN '{ch}' THEN t0.addr_{ch} ")) + "END";
         var consentCase = "CASE t0.ch " + string.Concat(channels.Select(ch => $"WHEN '{ch}' THEN t0.consent_{ch} ")) + "END";
         var perChannelCols = string.Concat(channels.Select(ch => $", {AddressSql(ch)} AS addr_{ch}, {ConsentSql(ch)} AS consent_{ch}"));
-        var cfgCase = "CASE s.ch " + string.Concat(channels.Select(ch => $"WHEN '{ch}' THEN {(configIds[ch]?.ToString(CultureInfo.InvariantCulture) ?? "NULL")} ")) + "END";
+        var cfgCase = "CAST(CASE s.ch " + string.Concat(channels.Select(ch => $"WHEN '{ch}' THEN {(configIds[ch]?.ToString(CultureInfo.InvariantCulture) ?? "NULL")} ")) + "END AS BIGINT)";
         var capped = ws.FrequencyCapMax is { } cap
             ? $"WHEN (SELECT COUNT(*) FROM delivery f WHERE f.contact_id = t.id AND f.sent_at >= @cap_since AND f.workspace_id = @ws) >= {cap} THEN 'capped' "
             : "";
