@@ -163,7 +163,7 @@ public sealed class DeliveryBench : IBenchCommand
             var db = scope.ServiceProvider.GetRequiredService<HeraldDb>();
             await db.Database.ExecuteSqlRawAsync("DELETE FROM workspace WHERE id = {0}; DELETE FROM delivery WHERE workspace_id = {0}; DELETE FROM outbox_message WHERE workspace_id = {0};", wsId);
         }
-        try { Directory.Delete(dir, true); } catch (IOException) { }
+        if (args.Has("keep")) Console.WriteLine($"kept {dir}"); else try { Directory.Delete(dir, true); } catch (IOException) { }
         return r.Status == RunStatus.Completed ? 0 : 1;
     }
 
@@ -186,20 +186,20 @@ public sealed class DeliveryBench : IBenchCommand
         {
             var sql = $$"""
                 INSERT INTO contact ({{cols}})
-                SELECT {{ws}}, 'c' || i || '@example.com', 'Name' || i, 'lead', '{}'::text[], '{}'::jsonb, 'subscribed', 'subscribed', 'subscribed', 'subscribed', '{}'::jsonb, 0, 0, 0, 0, 0, 0, {0}, {0}
+                SELECT {{ws}}, 'c' || i || '@example.com', 'Name' || i, 'lead', {1}::text[], {1}::jsonb, 'subscribed', 'subscribed', 'subscribed', 'subscribed', {1}::jsonb, 0, 0, 0, 0, 0, 0, {0}, {0}
                 FROM generate_series(1, {{n}}) AS i
                 """;
-            await db.Database.ExecuteSqlRawAsync(sql, now);
+            await db.Database.ExecuteSqlRawAsync(sql, now, "{}");
         }
         else
         {
             var sql = $$"""
                 WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {{n}})
                 INSERT INTO contact ({{cols}})
-                SELECT {{ws}}, 'c' || i || '@example.com', 'Name' || i, 'lead', '[]', '{}', 'subscribed', 'subscribed', 'subscribed', 'subscribed', '{}', 0, 0, 0, 0, 0, 0, {0}, {0}
+                SELECT {{ws}}, 'c' || i || '@example.com', 'Name' || i, 'lead', '[]', {1}, 'subscribed', 'subscribed', 'subscribed', 'subscribed', {1}, 0, 0, 0, 0, 0, 0, {0}, {0}
                 FROM s
                 """;
-            await db.Database.ExecuteSqlRawAsync(sql, now.ToString("yyyy-MM-dd HH:mm:ss.FFFFFFF"));
+            await db.Database.ExecuteSqlRawAsync(sql, now.ToString("yyyy-MM-dd HH:mm:ss.FFFFFFF"), "{}");
         }
     }
 }

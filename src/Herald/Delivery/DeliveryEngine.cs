@@ -75,12 +75,16 @@ public sealed class DeliveryEngine(
         RETURNING d.id, d.workspace_id, d.run_id, d.campaign_id, d.contact_id, d.channel, d.address, d.variant, d.attempts, d.channel_config_id
         """;
 
-    /// <summary>DeliveryClaimBatch (SQLite): one process owns the file and statements are serialized, so no locking clause is needed.</summary>
+    /// <summary>
+    /// DeliveryClaimBatch (SQLite): one process owns the file and statements are serialized, so no locking clause
+    /// is needed. The unary + on run_id stops SQLite from choosing the (run_id, ...) unique index and sorting the
+    /// whole run on every claim; it must walk the partial pending index in next_attempt_at order and stop at LIMIT.
+    /// </summary>
     private const string ClaimSqlite = """
         UPDATE delivery SET status = 'sending', lease_owner = @owner, lease_until = @until, attempts = attempts + 1
         WHERE id IN (SELECT x.id FROM delivery x
                      WHERE x.status = 'pending' AND x.next_attempt_at <= @now
-                       AND x.run_id IN (SELECT r.id FROM campaign_run r WHERE r.status = 'running')
+                       AND +x.run_id IN (SELECT r.id FROM campaign_run r WHERE r.status = 'running')
                      ORDER BY x.next_attempt_at
                      LIMIT @n)
         RETURNING id, workspace_id, run_id, campaign_id, contact_id, channel, address, variant, attempts, channel_config_id
