@@ -161,6 +161,7 @@ public sealed class DeliveryBench : IBenchCommand
         {
             await using var scope = app.Services.CreateAsyncScope();
             var db = scope.ServiceProvider.GetRequiredService<HeraldDb>();
+            db.Database.SetCommandTimeout(TimeSpan.FromMinutes(10));
             await db.Database.ExecuteSqlRawAsync("DELETE FROM workspace WHERE id = {0}; DELETE FROM delivery WHERE workspace_id = {0}; DELETE FROM outbox_message WHERE workspace_id = {0};", wsId);
         }
         if (args.Has("keep")) Console.WriteLine($"kept {dir}"); else try { Directory.Delete(dir, true); } catch (IOException) { }
