@@ -71,9 +71,12 @@ internal sealed class DeliveryRowMap : IEntityTypeConfiguration<DeliveryRow>
         b.Property(x => x.ErrorCode).HasMaxLength(64);
         b.Property(x => x.ErrorText).HasMaxLength(1000);
         b.HasIndex(x => new { x.RunId, x.ContactId, x.Channel }).IsUnique();
-        // The claim query: WHERE status = 'pending' AND next_attempt_at <= now ORDER BY next_attempt_at.
-        b.HasIndex(x => new { x.Status, x.NextAttemptAt });
-        b.HasIndex(x => x.ProviderMessageId);
-        b.HasIndex(x => new { x.ContactId, x.SentAt });
+        // Partial indexes keep the hot path cheap: a row enters the claim index only while pending and the
+        // lease index only while sending, so claiming and recording a batch do not grow them (DeliveryClaimBatch,
+        // DeliveryReclaimExpired); receipts and frequency caps index only rows that have the value.
+        b.HasIndex(x => x.NextAttemptAt).HasDatabaseName("ix_delivery_pending_next_attempt_at").HasFilter("status = 'pending'");
+        b.HasIndex(x => x.LeaseUntil).HasDatabaseName("ix_delivery_sending_lease_until").HasFilter("status = 'sending'");
+        b.HasIndex(x => x.ProviderMessageId).HasFilter("provider_message_id IS NOT NULL");
+        b.HasIndex(x => new { x.ContactId, x.SentAt }).HasFilter("sent_at IS NOT NULL");
     }
 }

@@ -6,6 +6,7 @@ using Herald.Channels;
 using Herald.Common;
 using Herald.Contacts;
 using Herald.Dashboard;
+using Herald.Delivery;
 using Herald.Storage;
 using Herald.Workspaces;
 using Microsoft.AspNetCore.DataProtection;
@@ -65,6 +66,7 @@ public static class HeraldHost
         services.AddHeraldCampaigns(options);
 
         services.AddDashboard();
+        services.AddDelivery(options);
 
         services.AddHealthChecks().AddCheck<DatabaseReadyCheck>("database", tags: ["ready"]);
         services.AddOpenApi("v1", o => o.AddDocumentTransformer((doc, _, _) =>
@@ -115,6 +117,7 @@ public static class HeraldHost
         app.MapAudienceApi();
         app.MapAuditApi();
         app.MapCampaignsApi();
+        app.MapDeliveryApi();
         app.MapAccountPages();
         app.MapDashboard();
         return app;

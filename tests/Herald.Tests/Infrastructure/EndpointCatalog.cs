@@ -78,6 +78,12 @@ public static class EndpointCatalog
         new("POST", "/api/v1/imports", Role.Editor, null, Multipart: true),
         new("GET", "/api/v1/imports/{id}", Role.Viewer),
         new("GET", "/api/v1/imports/{id}/errors.csv", Role.Viewer),
+        new("GET", "/api/v1/campaigns/{id}/stats", Role.Viewer),
+        new("GET", "/api/v1/campaigns/{id}/deliveries", Role.Viewer),
+        new("POST", "/api/v1/campaigns/{id}/retry-failed", Role.Editor),
+        new("POST", "/api/v1/campaigns/{id}/test-send", Role.Editor, new { addresses = new[] { "matrix-test@example.com" } }),
+        new("GET", "/api/v1/analytics", Role.Viewer),
+        new("GET", "/api/v1/outbox", Role.Viewer),
     ];
 
     /// <summary>A well-formed (65-byte, uncompressed point) browser key and a 16-byte auth secret, base64url.</summary>

@@ -58,6 +58,25 @@ public static class Seeds
                     var r = await ws.Client().PostAsync("/api/v1/imports", form);
                     return (await r.ExpectAsync(System.Net.HttpStatusCode.Accepted)).GetProperty("id").GetString()!;
                 }
+            case "campaigns":
+                // Seeded as a row: the delivery endpoints only read campaigns (the campaigns feature owns creation).
+                return await ws.App.WithDbAsync(async db =>
+                {
+                    var now = DateTime.UtcNow;
+                    var campaign = new Herald.Campaigns.Campaign
+                    {
+                        WorkspaceId = ws.Id, Name = Marker(ws), Status = Herald.Campaigns.CampaignStatus.Completed, Channels = ["email"],
+                        Content = "{\"email\":{\"subject\":\"" + Marker(ws) + "\",\"text\":\"hi\"}}", CreatedBy = "seed", CreatedAt = now, UpdatedAt = now,
+                    };
+                    db.Set<Herald.Campaigns.Campaign>().Add(campaign);
+                    await db.SaveChangesAsync();
+                    db.Set<Herald.Campaigns.CampaignRun>().Add(new Herald.Campaigns.CampaignRun
+                    {
+                        WorkspaceId = ws.Id, CampaignId = campaign.Id, ScheduledFor = now, Status = Herald.Campaigns.RunStatus.Completed, Total = 1, Failed = 1,
+                    });
+                    await db.SaveChangesAsync();
+                    return campaign.Id.ToString();
+                });
             default:
                 throw new InvalidOperationException($"No seed for '{resource}': add one in Seeds.cs.");
         }
@@ -81,6 +100,12 @@ public static class Seeds
                 Members = await db.Set<Herald.Audience.ContactListMember>().Where(m => m.ListId == n).OrderBy(m => m.ContactId).Select(m => m.ContactId).ToListAsync(),
             }),
             "imports" => System.Text.Json.JsonSerializer.Serialize(await db.Set<Herald.Audience.ImportJob>().AsNoTracking().Where(x => x.Id == n).Select(x => new { x.WorkspaceId, x.FileName }).FirstOrDefaultAsync()),
+            "campaigns" => System.Text.Json.JsonSerializer.Serialize(new
+            {
+                Campaign = await db.Set<Herald.Campaigns.Campaign>().AsNoTracking().Where(x => x.Id == n).Select(x => new { x.Status, x.Name }).FirstOrDefaultAsync(),
+                Runs = await db.Set<Herald.Campaigns.CampaignRun>().AsNoTracking().Where(x => x.CampaignId == n).Select(x => new { x.Status, x.Pending, x.Failed }).ToListAsync(),
+                Tests = await db.Set<Herald.Delivery.DeliveryRow>().AsNoTracking().CountAsync(x => x.CampaignId == n),
+            }),
             _ => throw new InvalidOperationException($"No snapshot for '{resource}': add one in Seeds.cs."),
         };
     });

@@ -1,0 +1,565 @@
+using System.Collections.Concurrent;
+using System.Data.Common;
+using System.Text;
+using System.Text.Json;
+using Herald.Campaigns;
+using Herald.Channels;
+using Herald.Contacts;
+using Herald.Storage;
+using Herald.Templates;
+using Herald.Workspaces;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace Herald.Delivery;
+
+/// <summary>What one claim-and-send pass did (tests read it).</summary>
+public sealed record BatchResult(int Claimed, int Sent, int Failed, int Retried, int Deferred, int Skipped)
+{
+    public static readonly BatchResult Idle = new(0, 0, 0, 0, 0, 0);
+}
+
+/// <summary>What one sweep did: leases reclaimed (by crash policy) and cancelled-run deliveries skipped.</summary>
+public sealed record SweepResult(int Requeued, int Unknown, int Cancelled);
+
+/// <summary>
+/// The delivery pipeline, top to bottom: claim a batch (lease) -> load contacts -> render (compiled once per
+/// run, variant and channel) -> send window / daily limit / rate limit -> send with bounded concurrency ->
+/// record results and run counters in one statement -> completion, auto-pause, progress.
+/// One instance per node; <see cref="DeliveryWorker"/> runs its loops.
+/// </summary>
+public sealed class DeliveryEngine(
+    IServiceScopeFactory scopes, ChannelRouter router, IRateLimiter limiter, DeliveryCompletion completion,
+    IOptions<DeliveryOptions> options, TimeProvider clock, ILogger<DeliveryEngine> log)
+{
+    private readonly DeliveryOptions _o = options.Value;
+    private readonly ConcurrentDictionary<long, Lazy<Task<RunContext>>> _runs = new();
+
+    /// <summary>This node's lease owner name.</summary>
+    public string Node { get; } = options.Value.NodeName ?? $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..6]}";
+
+    private sealed record Claimed(long Id, long WorkspaceId, long RunId, long CampaignId, long ContactId, string Channel, string Address, string? Variant, int Attempts, long? ConfigId);
+
+    private sealed record Outcome(long Id, string Status, DateTime NextAt, string? ProviderMessageId, string? Code, string? Text, string? Reason, int Attempts);
+
+    /// <summary>Everything about a run the workers need, loaded once per node and run.</summary>
+    private sealed class RunContext
+    {
+        public required Campaign Campaign { get; init; }
+        public required Workspace Workspace { get; init; }
+        public required TimeZoneInfo Zone { get; init; }
+        public required SendWindow? Window { get; init; }
+        public required Dictionary<string, int> DailyLimits { get; init; }
+        public required RateLimit CampaignLimit { get; init; }
+        public readonly ConcurrentDictionary<(string? Variant, string Channel), Lazy<(ICompiledMessage? Message, string? Error)>> Compiled = new();
+        public required ChannelContent Content { get; init; }
+        public required Dictionary<string, JsonElement?> VariantContent { get; init; }
+    }
+
+    // ---------------------------------------------------------------- claim
+
+    /// <summary>
+    /// DeliveryClaimBatch (PostgreSQL): one statement. The inner SELECT walks the partial index on
+    /// next_attempt_at WHERE status = 'pending' in order and stops at LIMIT; SKIP LOCKED lets nodes claim
+    /// disjoint batches without waiting on each other; only runs that are running are served.
+    /// </summary>
+    private const string ClaimPostgres = """
+        UPDATE delivery d SET status = 'sending', lease_owner = @owner, lease_until = @until, attempts = d.attempts + 1
+        FROM (SELECT x.id FROM delivery x
+              WHERE x.status = 'pending' AND x.next_attempt_at <= @now
+                AND x.run_id IN (SELECT r.id FROM campaign_run r WHERE r.status = 'running')
+              ORDER BY x.next_attempt_at
+              LIMIT @n
+              FOR UPDATE OF x SKIP LOCKED) c
+        WHERE d.id = c.id
+        RETURNING d.id, d.workspace_id, d.run_id, d.campaign_id, d.contact_id, d.channel, d.address, d.variant, d.attempts, d.channel_config_id
+        """;
+
+    /// <summary>
+    /// DeliveryClaimBatch (SQLite): one process owns the file and statements are serialized, so no locking clause
+    /// is needed. The unary + on run_id stops SQLite from choosing the (run_id, ...) unique index and sorting the
+    /// whole run on every claim; it must walk the partial pending index in next_attempt_at order and stop at LIMIT.
+    /// </summary>
+    private const string ClaimSqlite = """
+        UPDATE delivery SET status = 'sending', lease_owner = @owner, lease_until = @until, attempts = attempts + 1
+        WHERE id IN (SELECT x.id FROM delivery x
+                     WHERE x.status = 'pending' AND x.next_attempt_at <= @now
+                       AND +x.run_id IN (SELECT r.id FROM campaign_run r WHERE r.status = 'running')
+                     ORDER BY x.next_attempt_at
+                     LIMIT @n)
+        RETURNING id, workspace_id, run_id, campaign_id, contact_id, channel, address, variant, attempts, channel_config_id
+        """;
+
+    /// <summary>Claims one batch and carries it through to recorded results.</summary>
+    public async Task<BatchResult> RunOnceAsync(CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<HeraldDb>();
+        var now = clock.GetUtcNow().UtcDateTime;
+        var until = now.AddSeconds(_o.LeaseSeconds);
+        var claimed = await Sql.QueryAsync(db, db.IsPostgres ? ClaimPostgres : ClaimSqlite,
+            r => new Claimed(r.GetInt64(0), r.GetInt64(1), r.GetInt64(2), r.GetInt64(3), r.GetInt64(4), r.GetString(5), r.GetString(6),
+                r.NullableString(7), r.GetInt32(8), r.NullableLong(9)),
+            ct, ("owner", Node), ("until", T(db, until)), ("now", T(db, now)), ("n", _o.BatchSize));
+        if (claimed.Count == 0) return BatchResult.Idle;
+
+        using var heartbeat = new CancellationTokenSource();
+        var beat = HeartbeatAsync(claimed.Select(c => c.Id).ToArray(), heartbeat.Token);
+        List<Outcome> outcomes;
+        try
+        {
+            outcomes = await ProcessAsync(db, claimed, ct);
+        }
+        finally
+        {
+            await heartbeat.CancelAsync();
+            await beat;
+        }
+        await RecordAsync(db, outcomes, ct);
+        return new BatchResult(claimed.Count, outcomes.Count(o => o.Status == DeliveryStatus.Sent), outcomes.Count(o => o.Status == DeliveryStatus.Failed),
+            outcomes.Count(o => o.Status == DeliveryStatus.Pending && o.Reason == "retry"), outcomes.Count(o => o.Status == DeliveryStatus.Pending && o.Reason != "retry"),
+            outcomes.Count(o => o.Status == DeliveryStatus.Skipped));
+    }
+
+    private static object T(HeraldDb db, DateTime utc) => db.IsPostgres ? utc : Sql.SqliteTime(utc);
+
+    /// <summary>LeaseRenew: keeps a long batch (slow provider, tight rate limit) from being reclaimed while it is still being worked.</summary>
+    private async Task HeartbeatAsync(long[] ids, CancellationToken ct)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(Math.Max(0.5, _o.LeaseSeconds / 3.0)), clock);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(ct))
+            {
+                await using var scope = scopes.CreateAsyncScope();
+                var db = scope.ServiceProvider.GetRequiredService<HeraldDb>();
+                var until = clock.GetUtcNow().UtcDateTime.AddSeconds(_o.LeaseSeconds);
+                var idList = db.IsPostgres ? "id = ANY(@ids)" : "id IN (SELECT value FROM json_each(@ids))";
+                await Sql.ExecAsync(db, $"UPDATE delivery SET lease_until = @until WHERE status = 'sending' AND lease_owner = @owner AND {idList}",
+                    ct, ("until", T(db, until)), ("owner", Node), ("ids", db.IsPostgres ? ids : JsonSerializer.Serialize(ids)));
+            }
+        }
+        catch (OperationCanceledException) { }
+        catch (Exception e) { log.LogWarning(e, "Lease renewal failed"); }
+    }
+
+    // ---------------------------------------------------------------- process
+
+    private async Task<List<Outcome>> ProcessAsync(HeraldDb db, List<Claimed> claimed, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        var outcomes = new List<Outcome>(claimed.Count);
+        var contactIds = claimed.Select(c => c.ContactId).Distinct().ToList();
+        var contacts = await db.Set<Contact>().AsNoTracking().Where(c => contactIds.Contains(c.Id)).ToDictionaryAsync(c => c.Id, ct);
+        var toSend = new List<(Claimed Row, RunContext Ctx, Contact Contact)>(claimed.Count);
+
+        foreach (var row in claimed)
+        {
+            var ctx = await ContextAsync(row.RunId, ct);
+            if (!contacts.TryGetValue(row.ContactId, out var contact) || contact.DeletedAt is not null)
+            {
+                outcomes.Add(new Outcome(row.Id, DeliveryStatus.Skipped, now, null, null, null, "deleted", row.Attempts));
+                continue;
+            }
+            if (ctx.Campaign.EndAt is { } end && end <= now)
+            {
+                outcomes.Add(new Outcome(row.Id, DeliveryStatus.Skipped, now, null, null, null, "expired", row.Attempts));
+                continue;
+            }
+            if (ctx.Window is { } w)
+            {
+                var zone = w.PerRecipient ? SendWindow.FindZone(contact.Timezone, ctx.Zone) : SendWindow.FindZone(w.Timezone, ctx.Zone);
+                var open = w.NextOpening(now, zone);
+                if (open > now)
+                {
+                    outcomes.Add(new Outcome(row.Id, DeliveryStatus.Pending, open, null, null, null, "send_window", row.Attempts - 1));
+                    continue;
+                }
+            }
+            toSend.Add((row, ctx, contact));
+        }
+
+        foreach (var group in toSend.GroupBy(x => (x.Row.WorkspaceId, x.Row.Channel, x.Row.ConfigId, x.Row.RunId)))
+        {
+            var items = group.ToList();
+            var ctx = items[0].Ctx;
+            // Daily limit of the workspace for this channel, counted in its local day.
+            if (ctx.DailyLimits.TryGetValue(group.Key.Channel, out var daily))
+            {
+                var day = TimeZoneInfo.ConvertTimeFromUtc(now, ctx.Zone).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+                var granted = await DailyLimits.TakeAsync(db, group.Key.WorkspaceId, group.Key.Channel, day, daily, items.Count, ct);
+                if (granted < items.Count)
+                {
+                    var midnight = SendWindow.NextLocalMidnight(now, ctx.Zone);
+                    foreach (var x in items.Skip(granted))
+                        outcomes.Add(new Outcome(x.Row.Id, DeliveryStatus.Pending, midnight, null, null, null, "daily_limit", x.Row.Attempts - 1));
+                    items = items.Take(granted).ToList();
+                    await Sql.ExecAsync(db, "UPDATE campaign_run SET status_reason = 'paused: daily limit' WHERE id = @r AND status = 'running'", ct, ("r", group.Key.RunId));
+                }
+            }
+            if (items.Count == 0) continue;
+            var route = await router.RouteAsync(group.Key.WorkspaceId, group.Key.Channel, group.Key.ConfigId, ct);
+            outcomes.AddRange(await SendAsync(route, ctx, items, ct));
+        }
+        return outcomes;
+    }
+
+    private async Task<List<Outcome>> SendAsync(ChannelRoute route, RunContext ctx, List<(Claimed Row, RunContext Ctx, Contact Contact)> items, CancellationToken ct)
+    {
+        var outcomes = new List<Outcome>(items.Count);
+        var now = clock.GetUtcNow().UtcDateTime;
+        var messages = new List<OutgoingMessage>(items.Count);
+        var attempts = new Dictionary<long, int>(items.Count);
+        foreach (var (row, _, contact) in items)
+        {
+            attempts[row.Id] = row.Attempts;
+            var (compiled, error) = ctx.Compiled.GetOrAdd((row.Variant, row.Channel), k => new Lazy<(ICompiledMessage?, string?)>(() => Compile(ctx, k.Variant, k.Channel))).Value;
+            RenderedMessage? rendered = null;
+            try
+            {
+                rendered = compiled?.Render(new RenderScope(contact, ctx.Workspace.Name, ctx.Campaign.Id, ctx.Campaign.Name));
+            }
+            catch (Exception e)
+            {
+                error = "render failed: " + e.Message;
+            }
+            if (rendered is null)
+            {
+                outcomes.Add(new Outcome(row.Id, DeliveryStatus.Failed, now, null, "render_error", Trim(error ?? "nothing to render"), "permanent", row.Attempts));
+                continue;
+            }
+            messages.Add(new OutgoingMessage(row.Id, row.WorkspaceId, row.CampaignId, row.RunId, row.ContactId, row.Channel, row.Address, rendered));
+        }
+
+        var results = new ConcurrentBag<SendResult>();
+        var wholeBatch = route.Provider is IWholeBatchProvider;
+        var chunkSize = wholeBatch ? messages.Count : Math.Max(1, (int)Math.Ceiling(messages.Count / (double)_o.SendConcurrency));
+        using var gate = new SemaphoreSlim(_o.SendConcurrency);
+        var running = new List<Task>();
+        var next = 0;
+        while (next < messages.Count)
+        {
+            var n = await AcquireAsync(route, ctx, Math.Min(chunkSize, messages.Count - next), ct);
+            var chunk = messages.GetRange(next, n);
+            next += n;
+            await gate.WaitAsync(ct);
+            running.Add(Task.Run(async () =>
+            {
+                try
+                {
+                    foreach (var r in await route.Provider.SendBatchAsync(chunk, ct)) results.Add(r);
+                }
+                catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+                {
+                    log.LogWarning(e, "Provider {Provider} failed a batch of {Count}", route.Provider.Name, chunk.Count);
+                    foreach (var m in chunk) results.Add(new SendResult(m.DeliveryId, FailureKind.Transient, null, "provider_error", Trim(e.Message)));
+                }
+                finally
+                {
+                    gate.Release();
+                }
+            }, ct));
+        }
+        await Task.WhenAll(running);
+
+        now = clock.GetUtcNow().UtcDateTime;
+        var byId = results.GroupBy(r => r.DeliveryId).ToDictionary(g => g.Key, g => g.First());
+        var suppress = new List<OutgoingMessage>();
+        foreach (var m in messages)
+        {
+            var a = attempts[m.DeliveryId];
+            var r = byId.GetValueOrDefault(m.DeliveryId) ?? new SendResult(m.DeliveryId, FailureKind.Transient, null, "no_result", "The provider returned no result for this message.");
+            if (r.SuppressAddress) suppress.Add(m);
+            if (r.Succeeded)
+                outcomes.Add(new Outcome(m.DeliveryId, DeliveryStatus.Sent, now, r.ProviderMessageId, null, null, null, a));
+            else if (r.Failure == FailureKind.Transient && a < _o.MaxAttempts)
+                outcomes.Add(new Outcome(m.DeliveryId, DeliveryStatus.Pending, now + (r.RetryAfter ?? Backoff(a)), null, r.ErrorCode, Trim(r.ErrorText), "retry", a));
+            else
+                outcomes.Add(new Outcome(m.DeliveryId, DeliveryStatus.Failed, now, null, r.ErrorCode, Trim(r.ErrorText),
+                    r.Failure == FailureKind.Transient ? "retries_exhausted" : "permanent", a));
+        }
+        if (suppress.Count > 0) await SuppressAsync(suppress, now, ct);
+        return outcomes;
+    }
+
+    /// <summary>base * 2^(attempt-1), +-10% jitter so retries of one batch spread out.</summary>
+    private TimeSpan Backoff(int attempt) =>
+        TimeSpan.FromSeconds(_o.RetryBaseSeconds * Math.Pow(2, Math.Max(0, attempt - 1)) * (0.9 + 0.2 * Random.Shared.NextDouble()));
+
+    private static string? Trim(string? s) => s is { Length: > 1000 } ? s[..1000] : s;
+
+    /// <summary>Waits for up to <paramref name="want"/> tokens of the campaign override and of the provider; returns how many may go now.</summary>
+    private async Task<int> AcquireAsync(ChannelRoute route, RunContext ctx, int want, CancellationToken ct)
+    {
+        var providerLimit = new RateLimit(route.RateLimitPerSecond, route.RateLimitPerMinute);
+        while (true)
+        {
+            var g = want;
+            if (!ctx.CampaignLimit.IsUnlimited)
+                g = await limiter.TryTakeAsync($"campaign:{ctx.Campaign.Id}", ctx.CampaignLimit, Math.Min(g, (int)ctx.CampaignLimit.Capacity), ct);
+            if (g > 0 && !providerLimit.IsUnlimited)
+            {
+                var got = 0;
+                g = Math.Min(g, (int)providerLimit.Capacity);
+                while (got < g)
+                {
+                    var x = await limiter.TryTakeAsync(route.RateKey, providerLimit, g - got, ct);
+                    got += x;
+                    if (got < g) await Task.Delay(Wait(providerLimit), clock, ct);
+                }
+            }
+            if (g > 0) return g;
+            await Task.Delay(Wait(ctx.CampaignLimit), clock, ct);
+        }
+    }
+
+    private static TimeSpan Wait(RateLimit l) => TimeSpan.FromSeconds(Math.Clamp(1.0 / l.RatePerSecond, 0.005, 1));
+
+    private (ICompiledMessage?, string?) Compile(RunContext ctx, string? variant, string channel)
+    {
+        try
+        {
+            var content = ctx.Content;
+            if (variant is not null && ctx.VariantContent.GetValueOrDefault(variant) is { } vc)
+            {
+                var v = JsonSerializer.Deserialize<ChannelContent>(vc.GetRawText(), RunStarter.StoredJson);
+                if (v is not null) content = Merge(content, v);
+            }
+            using var scope = scopes.CreateScope();
+            var renderer = scope.ServiceProvider.GetRequiredService<IMessageRenderer>();
+            return (renderer.Compile(channel, content), null);
+        }
+        catch (Exception e)
+        {
+            log.LogWarning(e, "Content of campaign {CampaignId} for {Channel} does not compile", ctx.Campaign.Id, channel);
+            return (null, e is Common.ValidationFailedException v ? string.Join(" ", v.Errors.Select(x => $"{x.Key}: {string.Join(" ", x.Value)}")) : e.Message);
+        }
+    }
+
+    /// <summary>A variant's content replaces the campaign's per channel it names.</summary>
+    private static ChannelContent Merge(ChannelContent a, ChannelContent b) => new()
+    {
+        Email = b.Email ?? a.Email, Sms = b.Sms ?? a.Sms, Whatsapp = b.Whatsapp ?? a.Whatsapp, Push = b.Push ?? a.Push, Webhook = b.Webhook ?? a.Webhook,
+    };
+
+    private Task<RunContext> ContextAsync(long runId, CancellationToken ct)
+    {
+        if (_runs.Count > 1000) _runs.Clear();
+        var lazy = _runs.GetOrAdd(runId, id => new Lazy<Task<RunContext>>(() => LoadContextAsync(id, ct)));
+        if (lazy.Value.IsFaulted) _runs.TryRemove(runId, out _);
+        return lazy.Value;
+    }
+
+    private async Task<RunContext> LoadContextAsync(long runId, CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<HeraldDb>();
+        var run = await db.Set<CampaignRun>().AsNoTracking().FirstAsync(r => r.Id == runId, ct);
+        var campaign = await db.Set<Campaign>().AsNoTracking().FirstAsync(c => c.Id == run.CampaignId, ct);
+        var ws = await db.Set<Workspace>().AsNoTracking().FirstAsync(w => w.Id == run.WorkspaceId, ct);
+        return new RunContext
+        {
+            Campaign = campaign,
+            Workspace = ws,
+            Zone = SendWindow.FindZone(ws.Timezone, TimeZoneInfo.Utc),
+            Window = SendWindow.Parse(campaign.SendWindow),
+            DailyLimits = JsonSerializer.Deserialize<Dictionary<string, int>>(string.IsNullOrWhiteSpace(ws.DailyLimits) ? "{}" : ws.DailyLimits) ?? [],
+            CampaignLimit = new RateLimit(campaign.RateLimitPerSecond, campaign.RateLimitPerMinute),
+            Content = RunStarter.ParseContent(campaign.Content),
+            VariantContent = RunStarter.ParseVariants(campaign.Variants).ToDictionary(v => v.Name, v => v.Content),
+        };
+    }
+
+    /// <summary>Adds addresses the provider rejected for good to the suppression list (one statement).</summary>
+    private async Task SuppressAsync(List<OutgoingMessage> messages, DateTime now, CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<HeraldDb>();
+        var sb = new StringBuilder("INSERT INTO suppression (workspace_id, channel, address, reason, created_at) VALUES ");
+        var ps = new List<(string, object?)> { ("now", T(db, now)) };
+        for (var i = 0; i < messages.Count; i++)
+        {
+            sb.Append(i == 0 ? "" : ", ").Append($"(@w{i}, @c{i}, @a{i}, 'provider', @now)");
+            ps.Add(($"w{i}", messages[i].WorkspaceId)); ps.Add(($"c{i}", messages[i].Channel)); ps.Add(($"a{i}", messages[i].Address));
+        }
+        sb.Append(" ON CONFLICT (workspace_id, channel, address) DO NOTHING");
+        await Sql.ExecAsync(db, sb.ToString(), ct, ps.ToArray());
+    }
+
+    // ---------------------------------------------------------------- record
+
+    private sealed record RunCounters(long Id, long WorkspaceId, long CampaignId, string Status, string? Reason, int Total, int Pending, int Sent, int Failed, int Skipped, int Unknown);
+
+    private const string RunCounterColumns = "id, workspace_id, campaign_id, status, status_reason, total, pending, sent, failed, skipped, unknown";
+
+    private static RunCounters ReadCounters(DbDataReader r) => new(r.GetInt64(0), r.GetInt64(1), r.GetInt64(2), r.GetString(3), r.NullableString(4),
+        r.GetInt32(5), r.GetInt32(6), r.GetInt32(7), r.GetInt32(8), r.GetInt32(9), r.GetInt32(10));
+
+    /// <summary>
+    /// DeliveryRecordResults (PostgreSQL): one statement per batch. Rows are written only while this node
+    /// still holds their lease (a reclaimed row is not overwritten), and the run counters move by exactly the
+    /// rows written, in the same statement, so counters always equal the rows.
+    /// </summary>
+    private const string RecordPostgres = """
+        WITH v AS (
+            SELECT * FROM unnest(@ids, @st, @nx, @pm, @code, @txt, @reason, @att) AS v(id, st, nx, pm, code, txt, reason, att)
+        ), upd AS (
+            UPDATE delivery d SET status = v.st, lease_owner = NULL, lease_until = NULL, next_attempt_at = v.nx, attempts = v.att,
+                sent_at = CASE WHEN v.st = 'sent' THEN @now ELSE d.sent_at END,
+                finished_at = CASE WHEN v.st = 'pending' THEN NULL ELSE @now END,
+                provider_message_id = COALESCE(v.pm, d.provider_message_id), error_code = v.code, error_text = v.txt, reason = v.reason
+            FROM v
+            WHERE d.id = v.id AND d.status = 'sending' AND d.lease_owner = @owner
+            RETURNING d.run_id, d.status, d.reason
+        ), agg AS (
+            SELECT run_id, COUNT(*) FILTER (WHERE status <> 'pending') AS done, COUNT(*) FILTER (WHERE status = 'sent') AS sent,
+                   COUNT(*) FILTER (WHERE reason = 'daily_limit') AS limited,
+                   COUNT(*) FILTER (WHERE status = 'failed') AS failed, COUNT(*) FILTER (WHERE status = 'skipped') AS skipped
+            FROM upd GROUP BY run_id
+        )
+        UPDATE campaign_run r SET pending = r.pending - agg.done, sent = r.sent + agg.sent, failed = r.failed + agg.failed,
+            skipped = r.skipped + agg.skipped,
+            status_reason = CASE WHEN agg.sent > 0 AND agg.limited = 0 AND r.status_reason = 'paused: daily limit' THEN NULL ELSE r.status_reason END
+        FROM agg WHERE r.id = agg.run_id
+        RETURNING r.id, r.workspace_id, r.campaign_id, r.status, r.status_reason, r.total, r.pending, r.sent, r.failed, r.skipped, r.unknown
+        """;
+
+    /// <summary>DeliveryRecordResults (SQLite): one UPDATE ... FROM json_each(batch), then the counters, in one transaction.</summary>
+    private const string RecordSqlite = """
+        UPDATE delivery SET status = v.st, lease_owner = NULL, lease_until = NULL, next_attempt_at = v.nx, attempts = v.att,
+            sent_at = CASE WHEN v.st = 'sent' THEN @now ELSE delivery.sent_at END,
+            finished_at = CASE WHEN v.st = 'pending' THEN NULL ELSE @now END,
+            provider_message_id = COALESCE(v.pm, delivery.provider_message_id), error_code = v.code, error_text = v.txt, reason = v.reason
+        FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS st, json_extract(value, '$[2]') AS nx,
+                     json_extract(value, '$[3]') AS pm, json_extract(value, '$[4]') AS code, json_extract(value, '$[5]') AS txt,
+                     json_extract(value, '$[6]') AS reason, json_extract(value, '$[7]') AS att
+              FROM json_each(@batch)) AS v
+        WHERE delivery.id = v.id AND delivery.status = 'sending' AND delivery.lease_owner = @owner
+        RETURNING run_id, status, reason
+        """;
+
+    private async Task RecordAsync(HeraldDb db, List<Outcome> outcomes, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        List<RunCounters> runs;
+        if (db.IsPostgres)
+        {
+            runs = await Sql.QueryAsync(db, RecordPostgres, ReadCounters, ct,
+                ("ids", outcomes.Select(o => o.Id).ToArray()), ("st", outcomes.Select(o => o.Status).ToArray()),
+                ("nx", outcomes.Select(o => o.NextAt).ToArray()), ("pm", outcomes.Select(o => o.ProviderMessageId).ToArray()),
+                ("code", outcomes.Select(o => o.Code).ToArray()), ("txt", outcomes.Select(o => o.Text).ToArray()),
+                ("reason", outcomes.Select(o => o.Reason).ToArray()), ("att", outcomes.Select(o => o.Attempts).ToArray()),
+                ("now", now), ("owner", Node));
+        }
+        else
+        {
+            var buffer = new MemoryStream();
+            await using (var w = new Utf8JsonWriter(buffer))
+            {
+                w.WriteStartArray();
+                foreach (var o in outcomes)
+                {
+                    w.WriteStartArray();
+                    w.WriteNumberValue(o.Id); w.WriteStringValue(o.Status); w.WriteStringValue(Sql.SqliteTime(o.NextAt));
+                    WriteNullable(w, o.ProviderMessageId); WriteNullable(w, o.Code); WriteNullable(w, o.Text); WriteNullable(w, o.Reason);
+                    w.WriteNumberValue(o.Attempts);
+                    w.WriteEndArray();
+                }
+                w.WriteEndArray();
+            }
+            await using var tx = await db.Database.BeginTransactionAsync(ct);
+            var written = await Sql.QueryAsync(db, RecordSqlite, r => (Run: r.GetInt64(0), Status: r.GetString(1), Reason: r.NullableString(2)), ct,
+                ("batch", Encoding.UTF8.GetString(buffer.ToArray())), ("now", Sql.SqliteTime(now)), ("owner", Node));
+            runs = [];
+            foreach (var g in written.GroupBy(x => x.Run))
+            {
+                var sent = g.Any(x => x.Reason == "daily_limit") ? 0 : g.Count(x => x.Status == DeliveryStatus.Sent);
+                runs.AddRange(await Sql.QueryAsync(db, $"""
+                    UPDATE campaign_run SET pending = pending - @done, sent = sent + @sent_all, failed = failed + @failed, skipped = skipped + @skipped,
+                        status_reason = CASE WHEN @sent > 0 AND status_reason = 'paused: daily limit' THEN NULL ELSE status_reason END
+                    WHERE id = @r RETURNING {RunCounterColumns}
+                    """, ReadCounters, ct, ("done", g.Count(x => x.Status != DeliveryStatus.Pending)), ("sent", sent), ("sent_all", g.Count(x => x.Status == DeliveryStatus.Sent)),
+                    ("failed", g.Count(x => x.Status == DeliveryStatus.Failed)), ("skipped", g.Count(x => x.Status == DeliveryStatus.Skipped)), ("r", g.Key)));
+            }
+            await tx.CommitAsync(ct);
+        }
+        await ObserveAsync(db, runs, now, ct);
+    }
+
+    private static void WriteNullable(Utf8JsonWriter w, string? s)
+    {
+        if (s is null) w.WriteNullValue(); else w.WriteStringValue(s);
+    }
+
+    /// <summary>Publishes progress from the counters just returned; only a finished or failing run costs another query.</summary>
+    private async Task ObserveAsync(HeraldDb db, List<RunCounters> runs, DateTime now, CancellationToken ct)
+    {
+        var o = _o;
+        var check = runs.Where(r => r.Pending <= 0 || (r.Sent + r.Failed >= o.AutoPauseMinSample && r.Failed > o.AutoPauseFailureShare * (r.Sent + r.Failed)))
+            .Select(r => r.Id).ToList();
+        if (check.Count > 0) await completion.CheckRunsAsync(db, check, ct);
+        foreach (var r in runs.Where(r => !check.Contains(r.Id)))
+            completion.Publish(new RunProgress(r.WorkspaceId, r.CampaignId, r.Id, r.Status, r.Reason, r.Total, r.Pending, r.Sent, r.Failed, r.Skipped, r.Unknown, now));
+    }
+
+    // ---------------------------------------------------------------- sweep
+
+    /// <summary>
+    /// DeliveryReclaimExpired: a row still 'sending' past its lease belonged to a node that died (or stalled).
+    /// Its outcome is unknown, so the channel's crash policy decides: at_most_once -> 'unknown' (final, counted),
+    /// at_least_once -> pending again. The partial index on lease_until WHERE status = 'sending' keeps it cheap.
+    /// </summary>
+    private const string ReclaimSql = """
+        UPDATE delivery SET
+            status = CASE WHEN COALESCE((SELECT cc.crash_policy FROM channel_config cc WHERE cc.id = delivery.channel_config_id),
+                                        CASE WHEN delivery.channel IN ('sms', 'whatsapp') THEN 'at_most_once' ELSE 'at_least_once' END) = 'at_most_once'
+                          THEN 'unknown' ELSE 'pending' END,
+            reason = 'lease_expired', lease_owner = NULL, lease_until = NULL, next_attempt_at = @now
+        WHERE status = 'sending' AND lease_until < @now
+        RETURNING run_id, status
+        """;
+
+    /// <summary>DeliverySkipCancelled: pending deliveries of cancelled runs end as skipped 'cancelled' (visible, counted).</summary>
+    private const string SkipCancelledSql = """
+        UPDATE delivery SET status = 'skipped', reason = 'cancelled', finished_at = @now
+        WHERE status = 'pending' AND run_id IN (SELECT id FROM campaign_run WHERE status = 'cancelled' AND pending > 0)
+        RETURNING run_id, status
+        """;
+
+    /// <summary>Reclaims expired leases and closes cancelled runs; run by every worker node every few seconds.</summary>
+    public async Task<SweepResult> SweepAsync(CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<HeraldDb>();
+        var now = clock.GetUtcNow().UtcDateTime;
+        int requeued = 0, unknown = 0, cancelled = 0;
+        var touched = new List<long>();
+        foreach (var (sql, isCancel) in new[] { (ReclaimSql, false), (SkipCancelledSql, true) })
+        {
+            await using var tx = await db.Database.BeginTransactionAsync(ct);
+            var rows = await Sql.QueryAsync(db, sql, r => (Run: r.NullableLong(0), Status: r.GetString(1)), ct, ("now", T(db, now)));
+            foreach (var g in rows.Where(r => r.Run is not null).GroupBy(r => r.Run!.Value))
+            {
+                var unk = g.Count(x => x.Status == DeliveryStatus.Unknown);
+                var skipped = g.Count(x => x.Status == DeliveryStatus.Skipped);
+                if (unk + skipped > 0)
+                    await Sql.ExecAsync(db, "UPDATE campaign_run SET pending = pending - @n, unknown = unknown + @u, skipped = skipped + @s WHERE id = @r",
+                        ct, ("n", unk + skipped), ("u", unk), ("s", skipped), ("r", g.Key));
+                touched.Add(g.Key);
+            }
+            await tx.CommitAsync(ct);
+            if (isCancel) cancelled += rows.Count;
+            else
+            {
+                unknown += rows.Count(r => r.Status == DeliveryStatus.Unknown);
+                requeued += rows.Count(r => r.Status == DeliveryStatus.Pending);
+            }
+        }
+        if (touched.Count > 0)
+        {
+            log.LogInformation("Sweep: {Requeued} requeued and {Unknown} marked unknown after lease expiry, {Cancelled} skipped as cancelled", requeued, unknown, cancelled);
+            await completion.CheckRunsAsync(db, touched, ct);
+        }
+        return new SweepResult(requeued, unknown, cancelled);
+    }
+}

@@ -1,0 +1,46 @@
+using System.Threading.Channels;
+
+namespace Herald.Delivery;
+
+/// <summary>Counters of a run after a batch (or a state change), pushed to the dashboard.</summary>
+public sealed record RunProgress(long WorkspaceId, long CampaignId, long RunId, string Status, string? StatusReason,
+    int Total, int Pending, int Sent, int Failed, int Skipped, int Unknown, DateTime At);
+
+/// <summary>
+/// In-process stream of run progress. The dashboard's SignalR hub reads <see cref="Reader"/>; workers publish
+/// after each batch. Bounded and lossy (oldest dropped): progress is a view, not a record.
+/// </summary>
+public interface IDeliveryProgress
+{
+    ChannelReader<RunProgress> Reader { get; }
+    void Publish(RunProgress progress);
+}
+
+internal sealed class DeliveryProgress : IDeliveryProgress
+{
+    private readonly Channel<RunProgress> _channel = Channel.CreateBounded<RunProgress>(
+        new BoundedChannelOptions(1024) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = false, SingleWriter = false });
+
+    public ChannelReader<RunProgress> Reader => _channel.Reader;
+
+    public void Publish(RunProgress progress) => _channel.Writer.TryWrite(progress);
+}
+
+/// <summary>Wakes idle workers of this node when work appears (run started, retry-failed, resume). No busy polling.</summary>
+public sealed class DeliverySignal
+{
+    private TaskCompletionSource _tcs = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public void Wake() => Interlocked.Exchange(ref _tcs, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+
+    /// <summary>Waits for <see cref="Wake"/> or the timeout, whichever first.</summary>
+    public async Task WaitAsync(TimeSpan timeout, TimeProvider clock, CancellationToken ct)
+    {
+        var woken = Volatile.Read(ref _tcs).Task;
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var delay = Task.Delay(timeout, clock, cts.Token);
+        await Task.WhenAny(woken, delay);
+        await cts.CancelAsync();
+        ct.ThrowIfCancellationRequested();
+    }
+}

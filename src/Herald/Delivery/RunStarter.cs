@@ -1,0 +1,214 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Herald.Audience;
+using Herald.Campaigns;
+using Herald.Channels;
+using Herald.Storage;
+using Herald.Templates;
+using Herald.Workspaces;
+using Microsoft.EntityFrameworkCore;
+
+namespace Herald.Delivery;
+
+/// <summary>
+/// Starts a run: materializes its audience into delivery rows with one set-based INSERT ... SELECT per
+/// channel, then marks the run running and wakes the workers. Idempotent: UNIQUE (run_id, contact_id,
+/// channel) plus ON CONFLICT DO NOTHING make a second start a no-op, and only a scheduled/starting run moves.
+/// </summary>
+public sealed class RunStarter(HeraldDb db, IAudienceQuery audience, ChannelRouter router, DeliverySignal signal,
+    DeliveryCompletion completion, TimeProvider clock, ILogger<RunStarter> log) : IRunStarter
+{
+    internal static readonly JsonSerializerOptions StoredJson = new(JsonSerializerDefaults.Web);
+
+    public async Task StartAsync(long runId, CancellationToken ct)
+    {
+        var run = await db.Set<CampaignRun>().AsNoTracking().FirstOrDefaultAsync(r => r.Id == runId, ct)
+            ?? throw new InvalidOperationException($"Run {runId} does not exist.");
+        if (run.Status is not (RunStatus.Scheduled or RunStatus.Starting)) return;
+        var campaign = await db.Set<Campaign>().AsNoTracking().FirstAsync(c => c.Id == run.CampaignId, ct);
+        var ws = await db.Set<Workspace>().AsNoTracking().FirstAsync(w => w.Id == run.WorkspaceId, ct);
+        var now = clock.GetUtcNow().UtcDateTime;
+
+        var definition = JsonSerializer.Deserialize<AudienceDefinition>(campaign.Audience, StoredJson) ?? new AudienceDefinition();
+        var fragment = await audience.CompileAsync(ws.Id, definition, ct);
+        var channels = campaign.Channels.Where(ChannelNames.IsKnown).Distinct().ToList();
+        if (channels.Count == 0) throw new InvalidOperationException($"Campaign {campaign.Id} has no channel.");
+        var configIds = new Dictionary<string, long?>();
+        foreach (var ch in channels) configIds[ch] = await router.DefaultConfigIdAsync(db, ws.Id, ch, now, ct);
+        var content = ParseContent(campaign.Content);
+        // Most workspaces have no suppressions on a channel: then the per-recipient probe is left out of the plan.
+        var suppressions = await db.Set<Suppression>().AnyAsync(s => s.WorkspaceId == ws.Id && channels.Contains(s.Channel), ct);
+
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var inserted = 0;
+        if (campaign.ChannelMode == "fallback")
+            inserted += await InsertAsync(run, campaign, ws, fragment, channels, fallback: true, configIds, content, suppressions, now, ct);
+        else
+            foreach (var ch in channels)
+                inserted += await InsertAsync(run, campaign, ws, fragment, [ch], fallback: false, configIds, content, suppressions, now, ct);
+
+        // RunCountersFromRows: counters are set (not added) from the rows, so a repeated start cannot double them.
+        var counts = await Sql.QueryAsync(db, "SELECT status, COUNT(*) FROM delivery WHERE run_id = @r GROUP BY status",
+            r => (Status: r.GetString(0), Count: Convert.ToInt32(r.GetValue(1))), ct, ("r", runId));
+        int Count(params string[] s) => counts.Where(c => s.Contains(c.Status)).Sum(c => c.Count);
+        var moved = await Sql.ExecAsync(db, """
+            UPDATE campaign_run SET status = 'running', started_at = COALESCE(started_at, @now), total = @total,
+                pending = @pending, skipped = @skipped, sent = @sent, failed = @failed, unknown = @unknown
+            WHERE id = @r AND status IN ('scheduled', 'starting')
+            """, ct, ("now", db.IsPostgres ? now : Sql.SqliteTime(now)), ("total", counts.Sum(c => c.Count)),
+            ("pending", Count(DeliveryStatus.Pending, DeliveryStatus.Sending)), ("skipped", Count(DeliveryStatus.Skipped)),
+            ("sent", Count(DeliveryStatus.Sent, DeliveryStatus.Delivered, DeliveryStatus.Read)), ("failed", Count(DeliveryStatus.Failed)),
+            ("unknown", Count(DeliveryStatus.Unknown)), ("r", runId));
+        await tx.CommitAsync(ct);
+        log.LogInformation("Run {RunId} of campaign {CampaignId}: {Inserted} deliveries materialized in {Seconds:F2} s", runId, campaign.Id, inserted, started.Elapsed.TotalSeconds);
+        if (moved == 0) return;
+        signal.Wake();
+        await completion.CheckRunsAsync(db, [runId], ct);
+    }
+
+    internal static ChannelContent ParseContent(string? json) =>
+        string.IsNullOrWhiteSpace(json) ? new ChannelContent() : JsonSerializer.Deserialize<ChannelContent>(json, StoredJson) ?? new ChannelContent();
+
+    internal sealed record VariantSpec(string Name, double Weight, JsonElement? Content);
+
+    internal static List<VariantSpec> ParseVariants(string? json)
+    {
+        if (string.IsNullOrWhiteSpace(json)) return [];
+        using var doc = JsonDocument.Parse(json);
+        if (doc.RootElement.ValueKind != JsonValueKind.Array) return [];
+        var list = new List<VariantSpec>();
+        foreach (var v in doc.RootElement.EnumerateArray())
+        {
+            var name = v.TryGetProperty("name", out var n) ? n.GetString() ?? "" : "";
+            var weight = v.TryGetProperty("weight", out var w) && w.TryGetDouble(out var d) ? d : 1;
+            JsonElement? c = v.TryGetProperty("content", out var ce) && ce.ValueKind == JsonValueKind.Object ? ce.Clone() : null;
+            if (name.Length > 0 && weight > 0) list.Add(new VariantSpec(name, weight, c));
+        }
+        return list;
+    }
+
+    /// <summary>
+    /// A/B variant by weight from a multiplicative hash of the contact id (Knuth): the same contact always
+    /// gets the same variant, with no random state, in plain SQL both providers run.
+    /// </summary>
+    internal static string VariantSql(List<VariantSpec> variants, string idColumn)
+    {
+        if (variants.Count == 0) return "NULL";
+        var total = variants.Sum(v => v.Weight);
+        var sb = new StringBuilder($"CASE ");
+        double acc = 0;
+        for (var i = 0; i < variants.Count; i++)
+        {
+            acc += variants[i].Weight;
+            var bound = i == variants.Count - 1 ? 10000 : (int)Math.Round(acc / total * 10000);
+            sb.Append(CultureInfo.InvariantCulture, $"WHEN ((({idColumn} * 2654435761) % 4294967296) % 10000) < {bound} THEN '{variants[i].Name.Replace("'", "''")}' ");
+        }
+        return sb.Append("ELSE NULL END").ToString();
+    }
+
+    /// <summary>The same assignment in C# (tests and test-send use it).</summary>
+    public static string? VariantFor(long contactId, IReadOnlyList<(string Name, double Weight)> variants)
+    {
+        if (variants.Count == 0) return null;
+        var total = variants.Sum(v => v.Weight);
+        var h = (contactId * 2654435761L % 4294967296L) % 10000;
+        double acc = 0;
+        for (var i = 0; i < variants.Count; i++)
+        {
+            acc += variants[i].Weight;
+            var bound = i == variants.Count - 1 ? 10000 : (int)Math.Round(acc / total * 10000);
+            if (h < bound) return variants[i].Name;
+        }
+        return null;
+    }
+
+    private static string AddressSql(string channel) => channel switch
+    {
+        ChannelNames.Email => "c.email",
+        ChannelNames.Sms or ChannelNames.WhatsApp => "c.phone",
+        ChannelNames.Webhook => "@webhook_url",
+        _ => "NULL", // push subscriptions are not stored on the contact yet
+    };
+
+    private static string ConsentSql(string channel) => channel switch
+    {
+        ChannelNames.Email => "c.email_consent",
+        ChannelNames.Sms => "c.sms_consent",
+        ChannelNames.WhatsApp => "c.whatsapp_consent",
+        ChannelNames.Push => "c.push_consent",
+        _ => "'subscribed'",
+    };
+
+    internal static string Suppressed(string ch, string addr) =>
+        $"EXISTS (SELECT 1 FROM suppression p WHERE p.workspace_id = @ws AND p.channel = {ch} AND p.address = {addr})";
+
+    /// <summary>
+    /// RunMaterialize: one INSERT ... SELECT wrapping the audience fragment. Skip reasons are computed in
+    /// SQL so skipped recipients are rows too (visible, counted). Email and phone are unique per workspace
+    /// (contact indexes), so the address is already deduplicated within a channel.
+    /// </summary>
+    private async Task<int> InsertAsync(CampaignRun run, Campaign campaign, Workspace ws, SqlFragment audience, List<string> channels,
+        bool fallback, Dictionary<string, long?> configIds, ChannelContent content, bool suppressions, DateTime now, CancellationToken ct)
+    {
+        string Suppressed(string ch, string addr) => suppressions ? RunStarter.Suppressed(ch, addr) : "(1 = 0)";
+        string chExpr;
+        if (!fallback) chExpr = $"'{channels[0]}'";
+        else
+        {
+            var sb = new StringBuilder("CASE ");
+            foreach (var ch in channels)
+            {
+                var addr = AddressSql(ch);
+                sb.Append($"WHEN {addr} IS NOT NULL AND {addr} <> '' AND {ConsentSql(ch)} = 'subscribed' AND NOT {Suppressed($"'{ch}'", addr)} THEN '{ch}' ");
+            }
+            chExpr = sb.Append($"ELSE '{channels[0]}' END").ToString();
+        }
+        var addrCase = "CASE t0.ch " + string.Concat(channels.Select(ch => $"WHEN '{ch}' THEN t0.addr_{ch} ")) + "END";
+        var consentCase = "CASE t0.ch " + string.Concat(channels.Select(ch => $"WHEN '{ch}' THEN t0.consent_{ch} ")) + "END";
+        var perChannelCols = string.Concat(channels.Select(ch => $", {AddressSql(ch)} AS addr_{ch}, {ConsentSql(ch)} AS consent_{ch}"));
+        var cfgCase = "CAST(CASE s.ch " + string.Concat(channels.Select(ch => $"WHEN '{ch}' THEN {(configIds[ch]?.ToString(CultureInfo.InvariantCulture) ?? "NULL")} ")) + "END AS BIGINT)";
+        var capped = ws.FrequencyCapMax is { } cap
+            ? $"WHEN (SELECT COUNT(*) FROM delivery f WHERE f.contact_id = t.id AND f.sent_at >= @cap_since AND f.workspace_id = @ws) >= {cap} THEN 'capped' "
+            : "";
+        var tx = db.IsPostgres ? "false" : "0";
+        var sql = $"""
+            INSERT INTO delivery (workspace_id, run_id, campaign_id, contact_id, channel, address, variant, status, reason,
+                attempts, next_attempt_at, channel_config_id, test, created_at, finished_at)
+            SELECT @ws, @run, @campaign, s.id, s.ch, COALESCE(s.addr, ''), {VariantSql(ParseVariants(campaign.Variants), "s.id")},
+                CASE WHEN s.reason IS NULL THEN 'pending' ELSE 'skipped' END, s.reason, 0, @now, {cfgCase}, {tx}, @now,
+                CASE WHEN s.reason IS NULL THEN NULL ELSE @now END
+            FROM (
+                SELECT t.id, t.ch, t.addr,
+                    CASE WHEN t.addr IS NULL OR t.addr = '' THEN 'no_address'
+                         WHEN t.consent <> 'subscribed' THEN 'unsubscribed'
+                         WHEN {Suppressed("t.ch", "t.addr")} THEN 'suppressed'
+                         {capped}
+                    END AS reason
+                FROM (
+                    SELECT t0.id, t0.ch, {addrCase} AS addr, {consentCase} AS consent
+                    FROM (
+                        SELECT c.id, {chExpr} AS ch {perChannelCols}
+                        FROM contact c
+                        WHERE c.workspace_id = @ws AND c.deleted_at IS NULL AND c.id IN ({audience.Sql})
+                    ) t0
+                ) t
+            ) s
+            WHERE true
+            ON CONFLICT (run_id, contact_id, channel) DO NOTHING
+            """;
+        var ps = new List<(string, object?)>
+        {
+            ("ws", ws.Id), ("run", run.Id), ("campaign", campaign.Id), ("now", db.IsPostgres ? now : Sql.SqliteTime(now)),
+            ("webhook_url", content.Webhook?.Url ?? ""),
+        };
+        if (ws.FrequencyCapMax is not null)
+        {
+            var since = now.AddDays(-ws.FrequencyCapPeriodDays);
+            ps.Add(("cap_since", db.IsPostgres ? since : Sql.SqliteTime(since)));
+        }
+        foreach (var (k, v) in audience.Parameters) ps.Add((k.TrimStart('@'), v));
+        return await Sql.ExecAsync(db, sql, ct, ps.ToArray());
+    }
+}
