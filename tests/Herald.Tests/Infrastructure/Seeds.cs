@@ -58,25 +58,6 @@ public static class Seeds
                     var r = await ws.Client().PostAsync("/api/v1/imports", form);
                     return (await r.ExpectAsync(System.Net.HttpStatusCode.Accepted)).GetProperty("id").GetString()!;
                 }
-            case "campaigns":
-                // Seeded as a row: the delivery endpoints only read campaigns (the campaigns feature owns creation).
-                return await ws.App.WithDbAsync(async db =>
-                {
-                    var now = DateTime.UtcNow;
-                    var campaign = new Herald.Campaigns.Campaign
-                    {
-                        WorkspaceId = ws.Id, Name = Marker(ws), Status = Herald.Campaigns.CampaignStatus.Completed, Channels = ["email"],
-                        Content = "{\"email\":{\"subject\":\"" + Marker(ws) + "\",\"text\":\"hi\"}}", CreatedBy = "seed", CreatedAt = now, UpdatedAt = now,
-                    };
-                    db.Set<Herald.Campaigns.Campaign>().Add(campaign);
-                    await db.SaveChangesAsync();
-                    db.Set<Herald.Campaigns.CampaignRun>().Add(new Herald.Campaigns.CampaignRun
-                    {
-                        WorkspaceId = ws.Id, CampaignId = campaign.Id, ScheduledFor = now, Status = Herald.Campaigns.RunStatus.Completed, Total = 1, Failed = 1,
-                    });
-                    await db.SaveChangesAsync();
-                    return campaign.Id.ToString();
-                });
             default:
                 throw new InvalidOperationException($"No seed for '{resource}': add one in Seeds.cs.");
         }
@@ -92,7 +73,6 @@ public static class Seeds
             "users" => System.Text.Json.JsonSerializer.Serialize(await db.Memberships.AsNoTracking().Where(x => x.UserId == n && x.WorkspaceId == ws.Id).Select(x => new { x.Role }).FirstOrDefaultAsync()),
             "api-keys" => System.Text.Json.JsonSerializer.Serialize(await db.ApiKeys.AsNoTracking().Where(x => x.Id == n).Select(x => new { x.RevokedAt }).FirstOrDefaultAsync()),
             "templates" => System.Text.Json.JsonSerializer.Serialize(await db.Set<Herald.Templates.Template>().AsNoTracking().Where(x => x.Id == n).Select(x => new { x.Name, x.Content, x.UpdatedAt }).FirstOrDefaultAsync()),
-            "campaigns" => System.Text.Json.JsonSerializer.Serialize(await db.Set<Herald.Campaigns.Campaign>().AsNoTracking().Where(x => x.Id == n).Select(x => new { x.Name, x.Status, x.Schedule, x.UpdatedAt, x.Version }).FirstOrDefaultAsync()),
             "segments" => System.Text.Json.JsonSerializer.Serialize(await db.Set<Herald.Audience.Segment>().AsNoTracking().Where(x => x.Id == n).Select(x => new { x.Name, x.Filter }).FirstOrDefaultAsync()),
             "lists" => System.Text.Json.JsonSerializer.Serialize(new
             {
@@ -102,7 +82,7 @@ public static class Seeds
             "imports" => System.Text.Json.JsonSerializer.Serialize(await db.Set<Herald.Audience.ImportJob>().AsNoTracking().Where(x => x.Id == n).Select(x => new { x.WorkspaceId, x.FileName }).FirstOrDefaultAsync()),
             "campaigns" => System.Text.Json.JsonSerializer.Serialize(new
             {
-                Campaign = await db.Set<Herald.Campaigns.Campaign>().AsNoTracking().Where(x => x.Id == n).Select(x => new { x.Status, x.Name }).FirstOrDefaultAsync(),
+                Campaign = await db.Set<Herald.Campaigns.Campaign>().AsNoTracking().Where(x => x.Id == n).Select(x => new { x.Name, x.Status, x.Schedule, x.UpdatedAt, x.Version }).FirstOrDefaultAsync(),
                 Runs = await db.Set<Herald.Campaigns.CampaignRun>().AsNoTracking().Where(x => x.CampaignId == n).Select(x => new { x.Status, x.Pending, x.Failed }).ToListAsync(),
                 Tests = await db.Set<Herald.Delivery.DeliveryRow>().AsNoTracking().CountAsync(x => x.CampaignId == n),
             }),
