@@ -2,6 +2,7 @@ using Herald.Audit;
 using Herald.Auth;
 using Herald.Common;
 using Herald.Contacts;
+using Herald.Journeys;
 using Herald.Storage;
 using Herald.Workspaces;
 using Microsoft.AspNetCore.DataProtection;
@@ -52,6 +53,7 @@ public static class HeraldHost
         services.AddScoped<ContactService>();
         services.AddScoped<WorkspaceService>();
         services.AddSingleton<IPasswordHasher<User>, PasswordHasher<User>>();
+        services.AddJourneys(options);
 
         services.AddHealthChecks().AddCheck<DatabaseReadyCheck>("database", tags: ["ready"]);
         services.AddOpenApi("v1", o => o.AddDocumentTransformer((doc, _, _) =>
@@ -99,6 +101,7 @@ public static class HeraldHost
         app.MapWorkspacesApi();
         app.MapContactsApi();
         app.MapAuditApi();
+        app.MapJourneysApi();
         app.MapAccountPages();
         return app;
     }
