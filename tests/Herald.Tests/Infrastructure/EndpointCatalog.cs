@@ -35,6 +35,16 @@ public static class EndpointCatalog
         new("POST", "/api/v1/contacts/{id}/events", Role.Editor, new { type = "order", value = 10 }),
         new("GET", "/api/v1/contacts/{id}/events", Role.Viewer),
         new("POST", "/api/v1/events", Role.Editor, new { events = new[] { new { email = "event-matrix@example.com", type = "signup" } } }),
+        new("POST", "/api/v1/journeys", Role.Editor, Seeds.JourneyBody("matrix journey")),
+        new("GET", "/api/v1/journeys", Role.Viewer),
+        new("GET", "/api/v1/journeys/{id}", Role.Viewer),
+        new("PUT", "/api/v1/journeys/{id}", Role.Editor, Seeds.JourneyBody("matrix journey edited")),
+        new("POST", "/api/v1/journeys/{id}/activate", Role.Editor),
+        new("POST", "/api/v1/journeys/{id}/pause", Role.Editor),
+        new("POST", "/api/v1/journeys/{id}/enroll", Role.Editor, new { contactIds = new[] { "1" } }),
+        new("GET", "/api/v1/journeys/{id}/status", Role.Viewer),
+        new("GET", "/api/v1/journeys/{id}/enrollments", Role.Viewer),
+        new("GET", "/api/v1/journeys/{id}/jobs", Role.Viewer),
     ];
 
     /// <summary>Which resource a route's <c>{id}</c> names, by route prefix (longest first).</summary>

@@ -269,6 +269,10 @@ namespace Herald.Storage.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasColumnName("end_at");
 
+                    b.Property<long?>("JourneyId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("journey_id");
+
                     b.Property<long?>("MediaId")
                         .HasColumnType("INTEGER")
                         .HasColumnName("media_id");
@@ -355,6 +359,11 @@ namespace Herald.Storage.Migrations.Sqlite
 
                     b.HasKey("Id")
                         .HasName("pk_campaign");
+
+                    b.HasIndex("JourneyId", "Name")
+                        .IsUnique()
+                        .HasDatabaseName("ix_campaign_journey_id_name")
+                        .HasFilter("journey_id IS NOT NULL");
 
                     b.HasIndex("WorkspaceId", "Status")
                         .HasDatabaseName("ix_campaign_workspace_id_status");
@@ -987,6 +996,307 @@ namespace Herald.Storage.Migrations.Sqlite
                     b.ToTable("delivery", (string)null);
                 });
 
+            modelBuilder.Entity("Herald.Journeys.Enrollment", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<int>("Attempts")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("attempts");
+
+                    b.Property<long>("ContactId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("contact_id");
+
+                    b.Property<DateTime>("EnteredAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("entered_at");
+
+                    b.Property<int>("Entry")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("entry");
+
+                    b.Property<DateTime?>("ExitedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("exited_at");
+
+                    b.Property<string>("History")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("history")
+                        .HasAnnotation("Herald:Json", true);
+
+                    b.Property<long>("JourneyId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("journey_id");
+
+                    b.Property<string>("LastError")
+                        .HasMaxLength(1000)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("last_error");
+
+                    b.Property<string>("LeaseOwner")
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("lease_owner");
+
+                    b.Property<DateTime?>("LeaseUntil")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("lease_until");
+
+                    b.Property<DateTime?>("NextActionAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("next_action_at");
+
+                    b.Property<string>("State")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("state");
+
+                    b.Property<string>("StepId")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("step_id");
+
+                    b.Property<int>("Version")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("version");
+
+                    b.Property<long>("WorkspaceId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("workspace_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_journey_enrollment");
+
+                    b.HasIndex("ContactId")
+                        .HasDatabaseName("ix_journey_enrollment_contact_id");
+
+                    b.HasIndex("State", "NextActionAt")
+                        .HasDatabaseName("ix_journey_enrollment_state_next_action_at");
+
+                    b.HasIndex("JourneyId", "ContactId", "Entry")
+                        .IsUnique()
+                        .HasDatabaseName("ix_journey_enrollment_journey_id_contact_id_entry");
+
+                    b.ToTable("journey_enrollment", null, t =>
+                        {
+                            t.HasCheckConstraint("ck_journey_enrollment_state", "state IN ('active','waiting','completed','exited','failed')");
+                        });
+                });
+
+            modelBuilder.Entity("Herald.Journeys.Journey", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<DateTime?>("ActivatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("activated_at");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("CreatedBy")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("created_by");
+
+                    b.PrimitiveCollection<string>("ExitOn")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("exit_on");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("name");
+
+                    b.Property<DateTime?>("NextSweepAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("next_sweep_at");
+
+                    b.Property<string>("Reentry")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("reentry");
+
+                    b.Property<string>("SendWindow")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("send_window")
+                        .HasAnnotation("Herald:Json", true);
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("status");
+
+                    b.Property<string>("Steps")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("steps")
+                        .HasAnnotation("Herald:Json", true);
+
+                    b.Property<bool>("TestMode")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("test_mode");
+
+                    b.Property<string>("Trigger")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("trigger")
+                        .HasAnnotation("Herald:Json", true);
+
+                    b.Property<string>("TriggerType")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("trigger_type");
+
+                    b.Property<DateTime>("UpdatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("updated_at");
+
+                    b.Property<int>("Version")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("version");
+
+                    b.Property<long>("WorkspaceId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("workspace_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_journey");
+
+                    b.HasIndex("WorkspaceId", "Status", "TriggerType")
+                        .HasDatabaseName("ix_journey_workspace_id_status_trigger_type");
+
+                    b.ToTable("journey", (string)null);
+                });
+
+            modelBuilder.Entity("Herald.Journeys.JourneyStepLog", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<DateTime>("At")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("at");
+
+                    b.Property<long>("EnrollmentId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("enrollment_id");
+
+                    b.Property<string>("Error")
+                        .HasMaxLength(1000)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("error");
+
+                    b.Property<long>("JourneyId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("journey_id");
+
+                    b.Property<string>("Outcome")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("outcome");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("status");
+
+                    b.Property<string>("StepId")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("step_id");
+
+                    b.Property<string>("StepType")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("step_type");
+
+                    b.Property<long>("WorkspaceId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("workspace_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_journey_step_log");
+
+                    b.HasIndex("EnrollmentId")
+                        .HasDatabaseName("ix_journey_step_log_enrollment_id");
+
+                    b.HasIndex("Status", "At")
+                        .HasDatabaseName("ix_journey_step_log_status_at");
+
+                    b.HasIndex("JourneyId", "Status", "At")
+                        .HasDatabaseName("ix_journey_step_log_journey_id_status_at");
+
+                    b.ToTable("journey_step_log", (string)null);
+                });
+
+            modelBuilder.Entity("Herald.Journeys.JourneyVersion", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("created_at");
+
+                    b.Property<long>("JourneyId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("journey_id");
+
+                    b.Property<string>("SendWindow")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("send_window")
+                        .HasAnnotation("Herald:Json", true);
+
+                    b.Property<string>("Steps")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("steps")
+                        .HasAnnotation("Herald:Json", true);
+
+                    b.Property<string>("Trigger")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("trigger")
+                        .HasAnnotation("Herald:Json", true);
+
+                    b.Property<int>("Version")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("version");
+
+                    b.HasKey("Id")
+                        .HasName("pk_journey_version");
+
+                    b.HasIndex("JourneyId", "Version")
+                        .IsUnique()
+                        .HasDatabaseName("ix_journey_version_journey_id_version");
+
+                    b.ToTable("journey_version", (string)null);
+                });
+
             modelBuilder.Entity("Herald.Workspaces.Workspace", b =>
                 {
                     b.Property<long>("Id")
@@ -1153,6 +1463,53 @@ namespace Herald.Storage.Migrations.Sqlite
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_contact_event_contacts_contact_id");
+                });
+
+            modelBuilder.Entity("Herald.Journeys.Enrollment", b =>
+                {
+                    b.HasOne("Herald.Contacts.Contact", null)
+                        .WithMany()
+                        .HasForeignKey("ContactId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_journey_enrollment_contact_contact_id");
+
+                    b.HasOne("Herald.Journeys.Journey", null)
+                        .WithMany()
+                        .HasForeignKey("JourneyId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_journey_enrollment_journey_journey_id");
+                });
+
+            modelBuilder.Entity("Herald.Journeys.Journey", b =>
+                {
+                    b.HasOne("Herald.Workspaces.Workspace", null)
+                        .WithMany()
+                        .HasForeignKey("WorkspaceId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_journey_workspaces_workspace_id");
+                });
+
+            modelBuilder.Entity("Herald.Journeys.JourneyStepLog", b =>
+                {
+                    b.HasOne("Herald.Journeys.Journey", null)
+                        .WithMany()
+                        .HasForeignKey("JourneyId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_journey_step_log_journey_journey_id");
+                });
+
+            modelBuilder.Entity("Herald.Journeys.JourneyVersion", b =>
+                {
+                    b.HasOne("Herald.Journeys.Journey", null)
+                        .WithMany()
+                        .HasForeignKey("JourneyId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_journey_version_journey_journey_id");
                 });
 #pragma warning restore 612, 618
         }

@@ -182,7 +182,8 @@ namespace Herald.Storage.Migrations.Postgres
                     next_run_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: true),
                     created_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
                     updated_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
-                    version = table.Column<int>(type: "integer", nullable: false)
+                    version = table.Column<int>(type: "integer", nullable: false),
+                    journey_id = table.Column<long>(type: "bigint", nullable: true)
                 },
                 constraints: table =>
                 {
@@ -267,6 +268,40 @@ namespace Herald.Storage.Migrations.Postgres
                     table.PrimaryKey("pk_contact", x => x.id);
                     table.ForeignKey(
                         name: "fk_contact_workspaces_workspace_id",
+                        column: x => x.workspace_id,
+                        principalTable: "workspace",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "journey",
+                columns: table => new
+                {
+                    id = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    workspace_id = table.Column<long>(type: "bigint", nullable: false),
+                    name = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: false),
+                    status = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false),
+                    version = table.Column<int>(type: "integer", nullable: false),
+                    trigger_type = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: false),
+                    trigger = table.Column<string>(type: "jsonb", nullable: false),
+                    steps = table.Column<string>(type: "jsonb", nullable: false),
+                    send_window = table.Column<string>(type: "jsonb", nullable: true),
+                    reentry = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false),
+                    exit_on = table.Column<List<string>>(type: "text[]", nullable: false),
+                    test_mode = table.Column<bool>(type: "boolean", nullable: false),
+                    created_by = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
+                    created_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
+                    updated_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
+                    activated_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: true),
+                    next_sweep_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_journey", x => x.id);
+                    table.ForeignKey(
+                        name: "fk_journey_workspaces_workspace_id",
                         column: x => x.workspace_id,
                         principalTable: "workspace",
                         principalColumn: "id",
@@ -393,6 +428,97 @@ namespace Herald.Storage.Migrations.Postgres
                         onDelete: ReferentialAction.Cascade);
                 });
 
+            migrationBuilder.CreateTable(
+                name: "journey_enrollment",
+                columns: table => new
+                {
+                    id = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    workspace_id = table.Column<long>(type: "bigint", nullable: false),
+                    journey_id = table.Column<long>(type: "bigint", nullable: false),
+                    version = table.Column<int>(type: "integer", nullable: false),
+                    contact_id = table.Column<long>(type: "bigint", nullable: false),
+                    entry = table.Column<int>(type: "integer", nullable: false),
+                    step_id = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: true),
+                    state = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false),
+                    next_action_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: true),
+                    lease_owner = table.Column<string>(type: "character varying(100)", maxLength: 100, nullable: true),
+                    lease_until = table.Column<DateTime>(type: "timestamp with time zone", nullable: true),
+                    attempts = table.Column<int>(type: "integer", nullable: false),
+                    history = table.Column<string>(type: "jsonb", nullable: false),
+                    last_error = table.Column<string>(type: "character varying(1000)", maxLength: 1000, nullable: true),
+                    entered_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
+                    exited_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_journey_enrollment", x => x.id);
+                    table.CheckConstraint("ck_journey_enrollment_state", "state IN ('active','waiting','completed','exited','failed')");
+                    table.ForeignKey(
+                        name: "fk_journey_enrollment_contact_contact_id",
+                        column: x => x.contact_id,
+                        principalTable: "contact",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                    table.ForeignKey(
+                        name: "fk_journey_enrollment_journey_journey_id",
+                        column: x => x.journey_id,
+                        principalTable: "journey",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "journey_step_log",
+                columns: table => new
+                {
+                    id = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    workspace_id = table.Column<long>(type: "bigint", nullable: false),
+                    journey_id = table.Column<long>(type: "bigint", nullable: false),
+                    enrollment_id = table.Column<long>(type: "bigint", nullable: false),
+                    step_id = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
+                    step_type = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false),
+                    status = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false),
+                    outcome = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: true),
+                    error = table.Column<string>(type: "character varying(1000)", maxLength: 1000, nullable: true),
+                    at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_journey_step_log", x => x.id);
+                    table.ForeignKey(
+                        name: "fk_journey_step_log_journey_journey_id",
+                        column: x => x.journey_id,
+                        principalTable: "journey",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "journey_version",
+                columns: table => new
+                {
+                    id = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    journey_id = table.Column<long>(type: "bigint", nullable: false),
+                    version = table.Column<int>(type: "integer", nullable: false),
+                    trigger = table.Column<string>(type: "jsonb", nullable: false),
+                    steps = table.Column<string>(type: "jsonb", nullable: false),
+                    send_window = table.Column<string>(type: "jsonb", nullable: true),
+                    created_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_journey_version", x => x.id);
+                    table.ForeignKey(
+                        name: "fk_journey_version_journey_journey_id",
+                        column: x => x.journey_id,
+                        principalTable: "journey",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
             migrationBuilder.CreateIndex(
                 name: "ix_api_key_hash",
                 table: "api_key",
@@ -419,6 +545,13 @@ namespace Herald.Storage.Migrations.Postgres
                 name: "ix_audit_log_workspace_id_target_type_target_id",
                 table: "audit_log",
                 columns: new[] { "workspace_id", "target_type", "target_id" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_campaign_journey_id_name",
+                table: "campaign",
+                columns: new[] { "journey_id", "name" },
+                unique: true,
+                filter: "journey_id IS NOT NULL");
 
             migrationBuilder.CreateIndex(
                 name: "ix_campaign_workspace_id_status",
@@ -519,6 +652,48 @@ namespace Herald.Storage.Migrations.Postgres
                 columns: new[] { "status", "next_attempt_at" });
 
             migrationBuilder.CreateIndex(
+                name: "ix_journey_workspace_id_status_trigger_type",
+                table: "journey",
+                columns: new[] { "workspace_id", "status", "trigger_type" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_journey_enrollment_contact_id",
+                table: "journey_enrollment",
+                column: "contact_id");
+
+            migrationBuilder.CreateIndex(
+                name: "ix_journey_enrollment_journey_id_contact_id_entry",
+                table: "journey_enrollment",
+                columns: new[] { "journey_id", "contact_id", "entry" },
+                unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "ix_journey_enrollment_state_next_action_at",
+                table: "journey_enrollment",
+                columns: new[] { "state", "next_action_at" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_journey_step_log_enrollment_id",
+                table: "journey_step_log",
+                column: "enrollment_id");
+
+            migrationBuilder.CreateIndex(
+                name: "ix_journey_step_log_journey_id_status_at",
+                table: "journey_step_log",
+                columns: new[] { "journey_id", "status", "at" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_journey_step_log_status_at",
+                table: "journey_step_log",
+                columns: new[] { "status", "at" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_journey_version_journey_id_version",
+                table: "journey_version",
+                columns: new[] { "journey_id", "version" },
+                unique: true);
+
+            migrationBuilder.CreateIndex(
                 name: "ix_membership_user_id",
                 table: "membership",
                 column: "user_id");
@@ -558,6 +733,15 @@ namespace Herald.Storage.Migrations.Postgres
                 name: "delivery");
 
             migrationBuilder.DropTable(
+                name: "journey_enrollment");
+
+            migrationBuilder.DropTable(
+                name: "journey_step_log");
+
+            migrationBuilder.DropTable(
+                name: "journey_version");
+
+            migrationBuilder.DropTable(
                 name: "membership");
 
             migrationBuilder.DropTable(
@@ -565,6 +749,9 @@ namespace Herald.Storage.Migrations.Postgres
 
             migrationBuilder.DropTable(
                 name: "contact");
+
+            migrationBuilder.DropTable(
+                name: "journey");
 
             migrationBuilder.DropTable(
                 name: "app_user");

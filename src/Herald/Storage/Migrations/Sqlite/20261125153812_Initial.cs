@@ -180,7 +180,8 @@ namespace Herald.Storage.Migrations.Sqlite
                     next_run_at = table.Column<DateTime>(type: "TEXT", nullable: true),
                     created_at = table.Column<DateTime>(type: "TEXT", nullable: false),
                     updated_at = table.Column<DateTime>(type: "TEXT", nullable: false),
-                    version = table.Column<int>(type: "INTEGER", nullable: false)
+                    version = table.Column<int>(type: "INTEGER", nullable: false),
+                    journey_id = table.Column<long>(type: "INTEGER", nullable: true)
                 },
                 constraints: table =>
                 {
@@ -265,6 +266,40 @@ namespace Herald.Storage.Migrations.Sqlite
                     table.PrimaryKey("pk_contact", x => x.id);
                     table.ForeignKey(
                         name: "fk_contact_workspaces_workspace_id",
+                        column: x => x.workspace_id,
+                        principalTable: "workspace",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "journey",
+                columns: table => new
+                {
+                    id = table.Column<long>(type: "INTEGER", nullable: false)
+                        .Annotation("Sqlite:Autoincrement", true),
+                    workspace_id = table.Column<long>(type: "INTEGER", nullable: false),
+                    name = table.Column<string>(type: "TEXT", maxLength: 200, nullable: false),
+                    status = table.Column<string>(type: "TEXT", maxLength: 16, nullable: false),
+                    version = table.Column<int>(type: "INTEGER", nullable: false),
+                    trigger_type = table.Column<string>(type: "TEXT", maxLength: 32, nullable: false),
+                    trigger = table.Column<string>(type: "TEXT", nullable: false),
+                    steps = table.Column<string>(type: "TEXT", nullable: false),
+                    send_window = table.Column<string>(type: "TEXT", nullable: true),
+                    reentry = table.Column<string>(type: "TEXT", maxLength: 16, nullable: false),
+                    exit_on = table.Column<string>(type: "TEXT", nullable: false),
+                    test_mode = table.Column<bool>(type: "INTEGER", nullable: false),
+                    created_by = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
+                    created_at = table.Column<DateTime>(type: "TEXT", nullable: false),
+                    updated_at = table.Column<DateTime>(type: "TEXT", nullable: false),
+                    activated_at = table.Column<DateTime>(type: "TEXT", nullable: true),
+                    next_sweep_at = table.Column<DateTime>(type: "TEXT", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_journey", x => x.id);
+                    table.ForeignKey(
+                        name: "fk_journey_workspaces_workspace_id",
                         column: x => x.workspace_id,
                         principalTable: "workspace",
                         principalColumn: "id",
@@ -391,6 +426,97 @@ namespace Herald.Storage.Migrations.Sqlite
                         onDelete: ReferentialAction.Cascade);
                 });
 
+            migrationBuilder.CreateTable(
+                name: "journey_enrollment",
+                columns: table => new
+                {
+                    id = table.Column<long>(type: "INTEGER", nullable: false)
+                        .Annotation("Sqlite:Autoincrement", true),
+                    workspace_id = table.Column<long>(type: "INTEGER", nullable: false),
+                    journey_id = table.Column<long>(type: "INTEGER", nullable: false),
+                    version = table.Column<int>(type: "INTEGER", nullable: false),
+                    contact_id = table.Column<long>(type: "INTEGER", nullable: false),
+                    entry = table.Column<int>(type: "INTEGER", nullable: false),
+                    step_id = table.Column<string>(type: "TEXT", maxLength: 64, nullable: true),
+                    state = table.Column<string>(type: "TEXT", maxLength: 16, nullable: false),
+                    next_action_at = table.Column<DateTime>(type: "TEXT", nullable: true),
+                    lease_owner = table.Column<string>(type: "TEXT", maxLength: 100, nullable: true),
+                    lease_until = table.Column<DateTime>(type: "TEXT", nullable: true),
+                    attempts = table.Column<int>(type: "INTEGER", nullable: false),
+                    history = table.Column<string>(type: "TEXT", nullable: false),
+                    last_error = table.Column<string>(type: "TEXT", maxLength: 1000, nullable: true),
+                    entered_at = table.Column<DateTime>(type: "TEXT", nullable: false),
+                    exited_at = table.Column<DateTime>(type: "TEXT", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_journey_enrollment", x => x.id);
+                    table.CheckConstraint("ck_journey_enrollment_state", "state IN ('active','waiting','completed','exited','failed')");
+                    table.ForeignKey(
+                        name: "fk_journey_enrollment_contact_contact_id",
+                        column: x => x.contact_id,
+                        principalTable: "contact",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                    table.ForeignKey(
+                        name: "fk_journey_enrollment_journey_journey_id",
+                        column: x => x.journey_id,
+                        principalTable: "journey",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "journey_step_log",
+                columns: table => new
+                {
+                    id = table.Column<long>(type: "INTEGER", nullable: false)
+                        .Annotation("Sqlite:Autoincrement", true),
+                    workspace_id = table.Column<long>(type: "INTEGER", nullable: false),
+                    journey_id = table.Column<long>(type: "INTEGER", nullable: false),
+                    enrollment_id = table.Column<long>(type: "INTEGER", nullable: false),
+                    step_id = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
+                    step_type = table.Column<string>(type: "TEXT", maxLength: 16, nullable: false),
+                    status = table.Column<string>(type: "TEXT", maxLength: 16, nullable: false),
+                    outcome = table.Column<string>(type: "TEXT", maxLength: 200, nullable: true),
+                    error = table.Column<string>(type: "TEXT", maxLength: 1000, nullable: true),
+                    at = table.Column<DateTime>(type: "TEXT", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_journey_step_log", x => x.id);
+                    table.ForeignKey(
+                        name: "fk_journey_step_log_journey_journey_id",
+                        column: x => x.journey_id,
+                        principalTable: "journey",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "journey_version",
+                columns: table => new
+                {
+                    id = table.Column<long>(type: "INTEGER", nullable: false)
+                        .Annotation("Sqlite:Autoincrement", true),
+                    journey_id = table.Column<long>(type: "INTEGER", nullable: false),
+                    version = table.Column<int>(type: "INTEGER", nullable: false),
+                    trigger = table.Column<string>(type: "TEXT", nullable: false),
+                    steps = table.Column<string>(type: "TEXT", nullable: false),
+                    send_window = table.Column<string>(type: "TEXT", nullable: true),
+                    created_at = table.Column<DateTime>(type: "TEXT", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_journey_version", x => x.id);
+                    table.ForeignKey(
+                        name: "fk_journey_version_journey_journey_id",
+                        column: x => x.journey_id,
+                        principalTable: "journey",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
             migrationBuilder.CreateIndex(
                 name: "ix_api_key_hash",
                 table: "api_key",
@@ -417,6 +543,13 @@ namespace Herald.Storage.Migrations.Sqlite
                 name: "ix_audit_log_workspace_id_target_type_target_id",
                 table: "audit_log",
                 columns: new[] { "workspace_id", "target_type", "target_id" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_campaign_journey_id_name",
+                table: "campaign",
+                columns: new[] { "journey_id", "name" },
+                unique: true,
+                filter: "journey_id IS NOT NULL");
 
             migrationBuilder.CreateIndex(
                 name: "ix_campaign_workspace_id_status",
@@ -517,6 +650,48 @@ namespace Herald.Storage.Migrations.Sqlite
                 columns: new[] { "status", "next_attempt_at" });
 
             migrationBuilder.CreateIndex(
+                name: "ix_journey_workspace_id_status_trigger_type",
+                table: "journey",
+                columns: new[] { "workspace_id", "status", "trigger_type" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_journey_enrollment_contact_id",
+                table: "journey_enrollment",
+                column: "contact_id");
+
+            migrationBuilder.CreateIndex(
+                name: "ix_journey_enrollment_journey_id_contact_id_entry",
+                table: "journey_enrollment",
+                columns: new[] { "journey_id", "contact_id", "entry" },
+                unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "ix_journey_enrollment_state_next_action_at",
+                table: "journey_enrollment",
+                columns: new[] { "state", "next_action_at" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_journey_step_log_enrollment_id",
+                table: "journey_step_log",
+                column: "enrollment_id");
+
+            migrationBuilder.CreateIndex(
+                name: "ix_journey_step_log_journey_id_status_at",
+                table: "journey_step_log",
+                columns: new[] { "journey_id", "status", "at" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_journey_step_log_status_at",
+                table: "journey_step_log",
+                columns: new[] { "status", "at" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_journey_version_journey_id_version",
+                table: "journey_version",
+                columns: new[] { "journey_id", "version" },
+                unique: true);
+
+            migrationBuilder.CreateIndex(
                 name: "ix_membership_user_id",
                 table: "membership",
                 column: "user_id");
@@ -556,6 +731,15 @@ namespace Herald.Storage.Migrations.Sqlite
                 name: "delivery");
 
             migrationBuilder.DropTable(
+                name: "journey_enrollment");
+
+            migrationBuilder.DropTable(
+                name: "journey_step_log");
+
+            migrationBuilder.DropTable(
+                name: "journey_version");
+
+            migrationBuilder.DropTable(
                 name: "membership");
 
             migrationBuilder.DropTable(
@@ -563,6 +747,9 @@ namespace Herald.Storage.Migrations.Sqlite
 
             migrationBuilder.DropTable(
                 name: "contact");
+
+            migrationBuilder.DropTable(
+                name: "journey");
 
             migrationBuilder.DropTable(
                 name: "app_user");
