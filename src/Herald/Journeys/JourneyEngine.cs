@@ -171,6 +171,15 @@ public sealed class JourneyEngine(IServiceScopeFactory scopes, TimeProvider cloc
         var attempts = c.Attempts;
         var executed = 0;
         var journey = ctx.Journeys[c.JourneyId];
+        if (stepId is null)
+        {
+            // A trailing wait ended: the contact has now finished the journey.
+            await JourneySql.ExecuteAsync(db, """
+                UPDATE journey_enrollment SET state = 'completed', exited_at = @now, next_action_at = NULL, lease_owner = NULL, lease_until = NULL, attempts = 0
+                WHERE id = @id AND lease_owner = @owner AND step_id IS NULL AND state IN ('active','waiting')
+                """, ct, ("now", Now), ("id", c.Id), ("owner", _o.NodeId));
+            return (0, 0);
+        }
         var contact = ctx.Contacts.GetValueOrDefault(c.ContactId) ?? new JourneyContact(c.ContactId, null, null, null, true, new Dictionary<string, string>());
         var zone = ctx.WorkspaceZones.GetValueOrDefault(c.WorkspaceId);
         for (var chain = 0; stepId is not null; chain++)
@@ -318,7 +327,11 @@ public sealed class JourneyEngine(IServiceScopeFactory scopes, TimeProvider cloc
     /// </summary>
     private async Task<bool> AdvanceAsync(HeraldDb db, long id, string stepId, string stepType, string? next, StepResult r, bool keepLease, DateTime now, CancellationToken ct)
     {
-        var state = next is null ? (r.Exit ? EnrollmentState.Exited : EnrollmentState.Completed)
+        // A wait as the last step keeps the contact in the journey (waiting, no step) until it ends:
+        // re-entry after_exit and exit events see it as still enrolled.
+        var trailingWait = next is null && !r.Exit && r.NextAt > now;
+        var state = trailingWait ? EnrollmentState.Waiting
+            : next is null ? (r.Exit ? EnrollmentState.Exited : EnrollmentState.Completed)
             : r.NextAt > now ? EnrollmentState.Waiting : EnrollmentState.Active;
         var history = JsonSerializer.Serialize(new { step = stepId, type = stepType, at = now, outcome = r.Outcome }, HeraldJson.Options);
         var n = await JourneySql.ExecuteAsync(db, $"""
@@ -327,9 +340,9 @@ public sealed class JourneyEngine(IServiceScopeFactory scopes, TimeProvider cloc
                 lease_owner = @keepOwner, lease_until = @keepUntil, exited_at = @exited, history = {AppendHistory(db)}
             WHERE id = @id AND lease_owner = @owner AND step_id = @step AND state IN ('active','waiting')
             """, ct,
-            ("next", next), ("state", state), ("at", next is null ? null : r.NextAt),
+            ("next", next), ("state", state), ("at", next is null && !trailingWait ? null : r.NextAt),
             ("keepOwner", keepLease ? _o.NodeId : null), ("keepUntil", keepLease ? now + _o.LeaseDuration : null),
-            ("exited", next is null ? now : null), ("h", history), ("id", id), ("owner", _o.NodeId), ("step", stepId));
+            ("exited", next is null && !trailingWait ? now : null), ("h", history), ("id", id), ("owner", _o.NodeId), ("step", stepId));
         return n == 1;
     }
 

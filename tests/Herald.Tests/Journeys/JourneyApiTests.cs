@@ -130,7 +130,8 @@ public sealed class JourneyApiTests(HeraldApp app) : IClassFixture<HeraldApp>
         }
         var results = await Task.WhenAll(Drain(Node("node-a")), Drain(Node("node-b")));
         Assert.Equal(contacts * 3, results.Sum());
-        Assert.All(results, n => Assert.True(n > 0, "both nodes should have done work"));
+        // On PostgreSQL both nodes take batches (SKIP LOCKED); SQLite has one writer, so one node may take everything.
+        if (TestDatabase.IsPostgres) Assert.All(results, n => Assert.True(n > 0, "both nodes should have done work"));
         var jid = long.Parse(id);
         await app.WithDbAsync(async db =>
         {

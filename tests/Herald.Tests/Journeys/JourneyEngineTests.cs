@@ -195,6 +195,7 @@ public sealed class JourneyEngineTests
         Assert.Equal(2, edited.GetProperty("version").GetInt32());
         Assert.Equal("active", edited.GetProperty("status").GetString());
         var late = await CreateContactAsync(ws, "late@example.com");
+        await RunEngineAsync(app); // late starts its wait on version 2
 
         app.Clock!.Advance(TimeSpan.FromDays(1));
         await RunEngineAsync(app);
