@@ -59,6 +59,11 @@ public sealed class JourneysBench : IBenchCommand
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:Microsoft.EntityFrameworkCore"] = "Warning",
         });
+        // Registered before Herald's own observers, so it stamps the moment the contacts were saved
+        // (ContactService calls observers after SaveChanges, in registration order).
+        var saved = new SavedStamps();
+        builder.Services.AddSingleton(saved);
+        builder.Services.AddScoped<IContactObserver, SavedStampObserver>();
         builder.AddHerald();
         await using var app = builder.Build();
         await app.PrepareHeraldAsync();
@@ -107,7 +112,9 @@ public sealed class JourneysBench : IBenchCommand
             var db = scope.ServiceProvider.GetRequiredService<HeraldDb>();
             var jid = long.Parse(journeyId);
             var pairs = await (from e in db.Set<Enrollment>() join c in db.Set<Contact>() on e.ContactId equals c.Id
-                               where e.JourneyId == jid select new { e.EnteredAt, c.CreatedAt }).ToListAsync();
+                               where e.JourneyId == jid select new { e.EnteredAt, c.CreatedAt, c.Id }).ToListAsync();
+            var afterSave = pairs.Select(p => (p.EnteredAt - saved.For(p.Id)).TotalMilliseconds).Order().ToList();
+            Console.WriteLine($"trigger alone (contacts committed -> enrollment entered_at): p50 {afterSave[afterSave.Count / 2]:F0} ms, p99 {afterSave[(int)(afterSave.Count * 0.99)]:F0} ms, max {afterSave[^1]:F0} ms");
             if (pairs.Count != total) throw new InvalidOperationException($"expected {total} enrollments, got {pairs.Count}");
             latencies = pairs.Select(p => (p.EnteredAt - p.CreatedAt).TotalMilliseconds).Order().ToList();
         }
@@ -152,4 +159,26 @@ public sealed class JourneysBench : IBenchCommand
         try { Directory.Delete(dir, true); } catch (IOException) { }
         return 0;
     }
+}
+
+/// <summary>When each bulk batch's contacts were committed (the lowest and highest id of the batch).</summary>
+internal sealed class SavedStamps
+{
+    private readonly List<(long From, long To, DateTime At)> _batches = [];
+
+    public void Add(long from, long to, DateTime at) { lock (_batches) _batches.Add((from, to, at)); }
+
+    public DateTime For(long id) { lock (_batches) return _batches.First(b => id >= b.From && id <= b.To).At; }
+}
+
+internal sealed class SavedStampObserver(SavedStamps stamps) : IContactObserver
+{
+    public Task ContactsCreatedAsync(long workspaceId, IReadOnlyList<long> contactIds, CancellationToken ct)
+    {
+        stamps.Add(contactIds.Min(), contactIds.Max(), DateTime.UtcNow);
+        return Task.CompletedTask;
+    }
+
+    public Task ContactUpdatedAsync(long workspaceId, long contactId, IReadOnlyList<string> addedTags, CancellationToken ct) => Task.CompletedTask;
+    public Task EventsRecordedAsync(long workspaceId, IReadOnlyList<ContactEvent> events, CancellationToken ct) => Task.CompletedTask;
 }
