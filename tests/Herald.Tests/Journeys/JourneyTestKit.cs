@@ -13,9 +13,10 @@ namespace Herald.Tests.Journeys;
 /// <summary>Helpers shared by the journey tests: a fresh app on a fake clock, journeys and contacts through the API.</summary>
 internal static class JourneyTestKit
 {
-    public static async Task RunAsync(DateTimeOffset start, Func<HeraldApp, TestWorkspace, Task> body, string workspaceZone = "UTC")
+    public static async Task RunAsync(DateTimeOffset start, Func<HeraldApp, TestWorkspace, Task> body, string workspaceZone = "UTC",
+        Action<IServiceCollection>? configure = null)
     {
-        var app = new HeraldApp { UseFakeTime = start };
+        var app = new HeraldApp { UseFakeTime = start, ConfigureTestServices = configure };
         await app.InitializeAsync();
         try
         {
