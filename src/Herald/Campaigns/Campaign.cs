@@ -51,6 +51,11 @@ public sealed class Campaign
     public DateTime UpdatedAt { get; set; }
     /// <summary>Optimistic concurrency token.</summary>
     public int Version { get; set; }
+    /// <summary>
+    /// Set on the hidden campaign behind a journey's send step (name <c>journey:&lt;id&gt;:v&lt;version&gt;:&lt;stepId&gt;</c>):
+    /// campaign lists hide it, and the delivery engine must not auto-complete its runs (the journey keeps adding deliveries).
+    /// </summary>
+    public long? JourneyId { get; set; }
 }
 
 /// <summary>Campaign statuses (API names). Transitions are decided only by <c>CampaignStateMachine</c>.</summary>
@@ -144,6 +149,8 @@ internal sealed class CampaignMap : IEntityTypeConfiguration<Campaign>
         b.Property(x => x.RejectionReason).HasMaxLength(2000);
         b.Property(x => x.Version).IsConcurrencyToken();
         b.HasIndex(x => new { x.WorkspaceId, x.Status });
+        // One hidden campaign per journey send step; two engine nodes racing to create it meet here.
+        b.HasIndex(x => new { x.JourneyId, x.Name }).IsUnique().HasFilter("journey_id IS NOT NULL");
         b.HasOne<Herald.Workspaces.Workspace>().WithMany().HasForeignKey(x => x.WorkspaceId).OnDelete(DeleteBehavior.Cascade);
     }
 }

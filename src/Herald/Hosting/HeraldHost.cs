@@ -7,6 +7,7 @@ using Herald.Common;
 using Herald.Contacts;
 using Herald.Dashboard;
 using Herald.Delivery;
+using Herald.Journeys;
 using Herald.Storage;
 using Herald.Workspaces;
 using Microsoft.AspNetCore.DataProtection;
@@ -67,6 +68,7 @@ public static class HeraldHost
 
         services.AddDashboard();
         services.AddDelivery(options);
+        services.AddJourneys(options);
 
         services.AddHealthChecks().AddCheck<DatabaseReadyCheck>("database", tags: ["ready"]);
         services.AddOpenApi("v1", o => o.AddDocumentTransformer((doc, _, _) =>
@@ -118,6 +120,7 @@ public static class HeraldHost
         app.MapAuditApi();
         app.MapCampaignsApi();
         app.MapDeliveryApi();
+        app.MapJourneysApi();
         app.MapAccountPages();
         app.MapDashboard();
         return app;

@@ -84,6 +84,16 @@ public static class EndpointCatalog
         new("POST", "/api/v1/campaigns/{id}/test-send", Role.Editor, new { addresses = new[] { "matrix-test@example.com" } }),
         new("GET", "/api/v1/analytics", Role.Viewer),
         new("GET", "/api/v1/outbox", Role.Viewer),
+        new("POST", "/api/v1/journeys", Role.Editor, Seeds.JourneyBody("matrix journey")),
+        new("GET", "/api/v1/journeys", Role.Viewer),
+        new("GET", "/api/v1/journeys/{id}", Role.Viewer),
+        new("PUT", "/api/v1/journeys/{id}", Role.Editor, Seeds.JourneyBody("matrix journey edited")),
+        new("POST", "/api/v1/journeys/{id}/activate", Role.Editor),
+        new("POST", "/api/v1/journeys/{id}/pause", Role.Editor),
+        new("POST", "/api/v1/journeys/{id}/enroll", Role.Editor, new { contactIds = new[] { "1" } }),
+        new("GET", "/api/v1/journeys/{id}/status", Role.Viewer),
+        new("GET", "/api/v1/journeys/{id}/enrollments", Role.Viewer),
+        new("GET", "/api/v1/journeys/{id}/jobs", Role.Viewer),
     ];
 
     /// <summary>A well-formed (65-byte, uncompressed point) browser key and a 16-byte auth secret, base64url.</summary>

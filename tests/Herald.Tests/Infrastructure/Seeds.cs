@@ -58,10 +58,22 @@ public static class Seeds
                     var r = await ws.Client().PostAsync("/api/v1/imports", form);
                     return (await r.ExpectAsync(System.Net.HttpStatusCode.Accepted)).GetProperty("id").GetString()!;
                 }
+            case "journeys":
+                var j = await ws.Client().PostJsonAsync("/api/v1/journeys", JourneyBody(Marker(ws)));
+                var jid = (await j.ExpectAsync(System.Net.HttpStatusCode.Created)).GetProperty("id").GetString()!;
+                (await ws.Client().PostAsync($"/api/v1/journeys/{jid}/activate", null)).EnsureSuccessStatusCode();
+                return jid;
             default:
                 throw new InvalidOperationException($"No seed for '{resource}': add one in Seeds.cs.");
         }
     }
+
+    /// <summary>A valid journey definition (welcome email on contact creation).</summary>
+    public static object JourneyBody(string name) => new
+    {
+        name, trigger = new { type = "contact_created" },
+        steps = new object[] { new { type = "send", channel = "email", content = new { email = new { subject = "Hi", text = "Hello" } } } },
+    };
 
     public static Task<string> SnapshotAsync(TestWorkspace ws, string resource, string id) => ws.App.WithDbAsync(async db =>
     {
@@ -85,6 +97,10 @@ public static class Seeds
                 Campaign = await db.Set<Herald.Campaigns.Campaign>().AsNoTracking().Where(x => x.Id == n).Select(x => new { x.Name, x.Status, x.Schedule, x.UpdatedAt, x.Version }).FirstOrDefaultAsync(),
                 Runs = await db.Set<Herald.Campaigns.CampaignRun>().AsNoTracking().Where(x => x.CampaignId == n).Select(x => new { x.Status, x.Pending, x.Failed }).ToListAsync(),
                 Tests = await db.Set<Herald.Delivery.DeliveryRow>().AsNoTracking().CountAsync(x => x.CampaignId == n),
+            "journeys" => System.Text.Json.JsonSerializer.Serialize(new
+            {
+                Journey = await db.Set<Herald.Journeys.Journey>().AsNoTracking().Where(x => x.Id == n).Select(x => new { x.Name, x.Status, x.Version, x.Steps }).FirstOrDefaultAsync(),
+                Enrollments = await db.Set<Herald.Journeys.Enrollment>().CountAsync(x => x.JourneyId == n),
             }),
             _ => throw new InvalidOperationException($"No snapshot for '{resource}': add one in Seeds.cs."),
         };
