@@ -27,12 +27,12 @@ public sealed class CampaignService(
     private static readonly JsonSerializerOptions Stored = TemplatesApi.StoredJson;
 
     public async Task<Campaign> GetAsync(Caller caller, long id, CancellationToken ct) =>
-        await db.Set<Campaign>().FirstOrDefaultAsync(c => c.Id == id && c.WorkspaceId == caller.WorkspaceId, ct)
+        await db.Set<Campaign>().FirstOrDefaultAsync(c => c.Id == id && c.WorkspaceId == caller.WorkspaceId && c.JourneyId == null, ct)
         ?? throw new NotFoundException($"Campaign {id}");
 
     public async Task<Paged<CampaignDto>> ListAsync(Caller caller, string? status, string? channel, PageRequest p, CancellationToken ct)
     {
-        var q = db.Set<Campaign>().AsNoTracking().Where(c => c.WorkspaceId == caller.WorkspaceId);
+        var q = db.Set<Campaign>().AsNoTracking().Where(c => c.WorkspaceId == caller.WorkspaceId && c.JourneyId == null);
         if (!string.IsNullOrEmpty(status)) q = q.Where(c => c.Status == status);
         if (!string.IsNullOrEmpty(channel)) q = q.Where(c => c.Channels.Contains(channel));
         var total = await q.LongCountAsync(ct);

@@ -21,6 +21,7 @@ public static class DashboardSetup
         });
         services.AddScoped<DashboardServices>();
         services.AddSingleton<LiveUpdates>();
+        services.AddHostedService<ProgressRelay>();
         return services;
     }
 

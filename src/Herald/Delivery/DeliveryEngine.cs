@@ -365,7 +365,7 @@ public sealed class DeliveryEngine(
             Window = SendWindow.Parse(campaign.SendWindow),
             DailyLimits = JsonSerializer.Deserialize<Dictionary<string, int>>(string.IsNullOrWhiteSpace(ws.DailyLimits) ? "{}" : ws.DailyLimits) ?? [],
             CampaignLimit = new RateLimit(campaign.RateLimitPerSecond, campaign.RateLimitPerMinute),
-            Content = RunStarter.ParseContent(campaign.Content),
+            Content = await RunStarter.EffectiveContentAsync(db, campaign, ct),
             VariantContent = RunStarter.ParseVariants(campaign.Variants).ToDictionary(v => v.Name, v => v.Content),
         };
     }

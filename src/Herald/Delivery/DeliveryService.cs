@@ -76,7 +76,7 @@ public sealed class DeliveryService(HeraldDb db, AuditLog audit, ChannelRouter r
 
     public async Task<Paged<CampaignSummaryDto>> AnalyticsAsync(Caller caller, PageRequest page, CancellationToken ct)
     {
-        var q = db.Set<Campaign>().AsNoTracking().Where(c => c.WorkspaceId == caller.WorkspaceId);
+        var q = db.Set<Campaign>().AsNoTracking().Where(c => c.WorkspaceId == caller.WorkspaceId && c.JourneyId == null);
         var total = await q.LongCountAsync(ct);
         var campaigns = await q.OrderByDescending(c => c.Id).Skip(page.Skip).Take(page.Limit).ToListAsync(ct);
         var ids = campaigns.Select(c => c.Id).ToList();
@@ -230,7 +230,7 @@ public sealed class DeliveryService(HeraldDb db, AuditLog audit, ChannelRouter r
             targets.Add((new Contact { WorkspaceId = caller.WorkspaceId, Email = a.Contains('@') ? a.ToLowerInvariant() : null, Phone = a.Contains('@') ? null : a, FirstName = "Test" }, a));
 
         var ws = await db.Set<Workspace>().AsNoTracking().FirstAsync(w => w.Id == caller.WorkspaceId, ct);
-        var compiled = services.GetRequiredService<IMessageRenderer>().Compile(channel!, RunStarter.ParseContent(campaign.Content));
+        var compiled = services.GetRequiredService<IMessageRenderer>().Compile(channel!, await RunStarter.EffectiveContentAsync(db, campaign, ct));
         var now = clock.GetUtcNow().UtcDateTime;
         var configId = await router.DefaultConfigIdAsync(db, ws.Id, channel!, now, ct);
         var rows = targets.Select(t => new DeliveryRow

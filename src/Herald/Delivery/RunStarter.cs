@@ -36,7 +36,7 @@ public sealed class RunStarter(HeraldDb db, IAudienceQuery audience, ChannelRout
         if (channels.Count == 0) throw new InvalidOperationException($"Campaign {campaign.Id} has no channel.");
         var configIds = new Dictionary<string, long?>();
         foreach (var ch in channels) configIds[ch] = await router.DefaultConfigIdAsync(db, ws.Id, ch, now, ct);
-        var content = ParseContent(campaign.Content);
+        var content = await EffectiveContentAsync(db, campaign, ct);
         // Most workspaces have no suppressions on a channel: then the per-recipient probe is left out of the plan.
         var suppressions = await db.Set<Suppression>().AnyAsync(s => s.WorkspaceId == ws.Id && channels.Contains(s.Channel), ct);
 
@@ -66,6 +66,24 @@ public sealed class RunStarter(HeraldDb db, IAudienceQuery audience, ChannelRout
         if (moved == 0) return;
         signal.Wake();
         await completion.CheckRunsAsync(db, [runId], ct);
+    }
+
+    /// <summary>
+    /// The content a campaign sends: its inline content, with the channels it leaves empty taken from its
+    /// template (<c>templateId</c>).
+    /// </summary>
+    internal static async Task<ChannelContent> EffectiveContentAsync(HeraldDb db, Campaign campaign, CancellationToken ct)
+    {
+        var inline = ParseContent(campaign.Content);
+        if (campaign.TemplateId is not { } templateId) return inline;
+        var json = await db.Set<Template>().AsNoTracking()
+            .Where(t => t.Id == templateId && t.WorkspaceId == campaign.WorkspaceId).Select(t => t.Content).FirstOrDefaultAsync(ct);
+        var template = ParseContent(json);
+        return new ChannelContent
+        {
+            Email = inline.Email ?? template.Email, Sms = inline.Sms ?? template.Sms, Whatsapp = inline.Whatsapp ?? template.Whatsapp,
+            Push = inline.Push ?? template.Push, Webhook = inline.Webhook ?? template.Webhook,
+        };
     }
 
     internal static ChannelContent ParseContent(string? json) =>

@@ -97,6 +97,7 @@ public static class Seeds
                 Campaign = await db.Set<Herald.Campaigns.Campaign>().AsNoTracking().Where(x => x.Id == n).Select(x => new { x.Name, x.Status, x.Schedule, x.UpdatedAt, x.Version }).FirstOrDefaultAsync(),
                 Runs = await db.Set<Herald.Campaigns.CampaignRun>().AsNoTracking().Where(x => x.CampaignId == n).Select(x => new { x.Status, x.Pending, x.Failed }).ToListAsync(),
                 Tests = await db.Set<Herald.Delivery.DeliveryRow>().AsNoTracking().CountAsync(x => x.CampaignId == n),
+            }),
             "journeys" => System.Text.Json.JsonSerializer.Serialize(new
             {
                 Journey = await db.Set<Herald.Journeys.Journey>().AsNoTracking().Where(x => x.Id == n).Select(x => new { x.Name, x.Status, x.Version, x.Steps }).FirstOrDefaultAsync(),
