@@ -14,6 +14,9 @@ public interface IDeliveryProgress
 {
     ChannelReader<RunProgress> Reader { get; }
     void Publish(RunProgress progress);
+
+    /// <summary>Calls <paramref name="listener"/> for every published event (in addition to <see cref="Reader"/>); dispose to stop.</summary>
+    IDisposable Subscribe(Action<RunProgress> listener);
 }
 
 internal sealed class DeliveryProgress : IDeliveryProgress
@@ -23,7 +26,41 @@ internal sealed class DeliveryProgress : IDeliveryProgress
 
     public ChannelReader<RunProgress> Reader => _channel.Reader;
 
-    public void Publish(RunProgress progress) => _channel.Writer.TryWrite(progress);
+    private ImmutableListeners _listeners = new([]);
+
+    public void Publish(RunProgress progress)
+    {
+        _channel.Writer.TryWrite(progress);
+        foreach (var l in Volatile.Read(ref _listeners).Items) l(progress);
+    }
+
+    public IDisposable Subscribe(Action<RunProgress> listener)
+    {
+        ImmutableListeners before, after;
+        do
+        {
+            before = Volatile.Read(ref _listeners);
+            after = new ImmutableListeners([.. before.Items, listener]);
+        } while (Interlocked.CompareExchange(ref _listeners, after, before) != before);
+        return new Unsubscriber(this, listener);
+    }
+
+    private void Remove(Action<RunProgress> listener)
+    {
+        ImmutableListeners before, after;
+        do
+        {
+            before = Volatile.Read(ref _listeners);
+            after = new ImmutableListeners(before.Items.Where(l => l != listener).ToArray());
+        } while (Interlocked.CompareExchange(ref _listeners, after, before) != before);
+    }
+
+    private sealed record ImmutableListeners(Action<RunProgress>[] Items);
+
+    private sealed class Unsubscriber(DeliveryProgress owner, Action<RunProgress> listener) : IDisposable
+    {
+        public void Dispose() => owner.Remove(listener);
+    }
 }
 
 /// <summary>Wakes idle workers of this node when work appears (run started, retry-failed, resume). No busy polling.</summary>

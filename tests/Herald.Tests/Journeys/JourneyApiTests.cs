@@ -71,10 +71,13 @@ public sealed class JourneyApiTests(HeraldApp app) : IClassFixture<HeraldApp>
     }
 
     [Fact]
-    public async Task Create_SegmentTriggerWithoutAudienceFeature_ExplainsWhy()
+    public async Task Create_SegmentTrigger_NeedsAnExistingSegment()
     {
-        var errors = await RejectAsync(new { name = "Seg", trigger = new { type = "segment_entered", segmentId = "1" }, steps = new object[] { Email("a", "A") } });
-        Assert.Contains("audience", errors.GetProperty("trigger.type")[0].GetString());
+        var ws = await app.CreateWorkspaceAsync();
+        var seg = await (await ws.Client().PostJsonAsync("/api/v1/segments", new { name = "VIP", filter = new { totalSpent = new { gte = 5000 } } })).ExpectAsync(HttpStatusCode.Created);
+        var created = await ws.Client(Role.Editor).PostJsonAsync("/api/v1/journeys",
+            new { name = "Seg", trigger = new { type = "segment_entered", segmentId = seg.GetProperty("id").GetString() }, steps = new object[] { Email("a", "A") } });
+        await created.ExpectAsync(HttpStatusCode.Created);
     }
 
     [Fact]
