@@ -73,8 +73,6 @@ public sealed class DeliveryBench : IBenchCommand
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production", ContentRootPath = dir });
         builder.Configuration.AddInMemoryCollection(settings);
         builder.AddHerald();
-        builder.Services.AddSingleton<IAudienceQuery, BenchAudience>();
-        builder.Services.AddSingleton<IMessageRenderer, BenchRenderer>();
         builder.Services.AddSingleton<IChannelProviderFactory, HttpPostProviderFactory>();
         var app = builder.Build();
         await app.PrepareHeraldAsync();
@@ -201,32 +199,6 @@ public sealed class DeliveryBench : IBenchCommand
                 FROM s
                 """;
             await db.Database.ExecuteSqlRawAsync(sql, now.ToString("yyyy-MM-dd HH:mm:ss.FFFFFFF"), "{}");
-        }
-    }
-}
-
-/// <summary>Every live contact of the workspace (the audience feature's SQL is not in this branch).</summary>
-internal sealed class BenchAudience : IAudienceQuery
-{
-    public Task<Validation> ValidateAsync(long workspaceId, AudienceDefinition audience, CancellationToken ct) => Task.FromResult(new Validation());
-
-    public Task<SqlFragment> CompileAsync(long workspaceId, AudienceDefinition audience, CancellationToken ct) =>
-        Task.FromResult(new SqlFragment("SELECT id FROM contact WHERE workspace_id = @a0 AND deleted_at IS NULL", [new("@a0", workspaceId)]));
-}
-
-/// <summary>Plain substitution of <c>{{ contact.firstName }}</c> (the Fluid renderer lives in the templates feature).</summary>
-internal sealed class BenchRenderer : IMessageRenderer
-{
-    public ICompiledMessage Compile(string channel, ChannelContent content) => new Compiled(channel, content);
-
-    private sealed class Compiled(string channel, ChannelContent c) : ICompiledMessage
-    {
-        public RenderedMessage Render(RenderScope s)
-        {
-            string? R(string? t) => t?.Replace("{{ contact.firstName }}", s.Contact.FirstName);
-            return channel == ChannelNames.Webhook
-                ? new RenderedMessage { Body = R(c.Webhook?.Body) }
-                : new RenderedMessage { Subject = R(c.Email?.Subject), Text = R(c.Email?.Text), Html = R(c.Email?.Html) };
         }
     }
 }
