@@ -29,7 +29,7 @@ public static class DashboardSetup
     {
         // The manifest is written next to the entry assembly of a web project; a host that embeds Herald
         // (the benchmarks) has none, and then serves the API without the dashboard's static files.
-        var manifest = Path.Combine(AppContext.BaseDirectory, $"{System.Reflection.Assembly.GetEntryAssembly()?.GetName().Name}.staticwebassets.endpoints.json");
+        var manifest = Path.Combine(AppContext.BaseDirectory, $"{app.Environment.ApplicationName}.staticwebassets.endpoints.json");
         if (File.Exists(manifest)) app.MapStaticAssets();
         else app.Logger.LogWarning("No static web assets manifest at {Manifest}: the dashboard's static files are not served by this host", manifest);
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
