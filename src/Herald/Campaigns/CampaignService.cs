@@ -45,7 +45,7 @@ public sealed class CampaignService(
         var ws = await WorkspaceAsync(caller, ct);
         var now = Now;
         var c = new Campaign { WorkspaceId = caller.WorkspaceId, Name = "", CreatedBy = caller.Actor, CreatedByUserId = caller.UserId, CreatedAt = now, UpdatedAt = now };
-        await ApplyAsync(c, input, ws, creating: true, ct);
+        await ApplyAsync(c, input, ws, creating: true, ct, caller);
         db.Set<Campaign>().Add(c);
         await db.SaveChangesAsync(ct);
         audit.Record(caller, "campaign.create", "campaign", c.Id, new { c.Name, c.Channels });
@@ -57,7 +57,7 @@ public sealed class CampaignService(
     {
         var c = await GetAsync(caller, id, ct);
         CampaignStateMachine.Next(c.Status, CampaignTrigger.Edit);
-        await ApplyAsync(c, input, await WorkspaceAsync(caller, ct), creating: false, ct);
+        await ApplyAsync(c, input, await WorkspaceAsync(caller, ct), creating: false, ct, caller);
         audit.Record(caller, "campaign.update", "campaign", c.Id);
         await SaveAsync(c, ct);
         return c;
@@ -276,7 +276,7 @@ public sealed class CampaignService(
     /// Overlays <paramref name="input"/> (null = unchanged) on the campaign, then validates the whole
     /// result so every error is reported at once, naming its field.
     /// </summary>
-    private async Task ApplyAsync(Campaign c, CampaignInput input, Workspace ws, bool creating, CancellationToken ct)
+    private async Task ApplyAsync(Campaign c, CampaignInput input, Workspace ws, bool creating, CancellationToken ct, Caller? caller = null)
     {
         var v = new Validation();
         var now = Now;
@@ -365,6 +365,9 @@ public sealed class CampaignService(
         }
 
         v.ThrowIfInvalid();
+        // Ad-hoc recipients become contacts when the campaign is saved; the stored audience names them by id.
+        if (caller is not null && audience.Recipients is { Count: > 0 } && services.GetService<AudienceRecipients>() is { } recipients)
+            audience = await recipients.MaterializeAsync(caller, audience, ct);
         c.Name = name;
         c.Channels = channels;
         c.ChannelMode = mode;

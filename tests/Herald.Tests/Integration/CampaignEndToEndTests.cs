@@ -90,3 +90,34 @@ public sealed class CampaignEndToEndTests : IAsyncLifetime
         Assert.Contains(actions, a => a!.Contains("approve"));
     }
 }
+
+public sealed class CampaignRecipientsTests(HeraldApp app) : IClassFixture<HeraldApp>
+{
+    [Fact]
+    public async Task Create_WithAdHocRecipients_UpsertsThemAsContactsAndStoresTheirIds()
+    {
+        var ws = await app.CreateWorkspaceAsync();
+        var existing = await (await ws.Client().PostJsonAsync("/api/v1/contacts", new { email = "known@example.com" })).ExpectAsync(HttpStatusCode.Created);
+        var campaign = await (await ws.Client(Role.Editor).PostJsonAsync("/api/v1/campaigns", new
+        {
+            name = "Ad hoc", channel = "email", content = new { email = new { subject = "Hi", text = "Hello" } },
+            audience = new { recipients = new object[] { new { name = "Known Person", email = "KNOWN@example.com" }, new { name = "New Person", email = "new@example.com" } } },
+            schedule = new { type = "now" },
+        })).ExpectAsync(HttpStatusCode.Created);
+        var contacts = await app.WithDbAsync(db => db.Contacts.Where(c => c.WorkspaceId == ws.Id).OrderBy(c => c.Id).ToListAsync());
+        Assert.Equal(["known@example.com", "new@example.com"], contacts.Select(c => c.Email!).ToArray());
+        Assert.Equal("New", contacts[1].FirstName);
+        var ids = campaign.GetProperty("audience").GetProperty("contactIds").EnumerateArray().Select(e => e.GetInt64()).OrderBy(x => x).ToArray();
+        Assert.Equal(contacts.Select(c => c.Id).ToArray(), ids);
+        Assert.Equal(long.Parse(existing.GetProperty("id").GetString()!), ids[0]);
+
+        var bad = await (await ws.Client(Role.Editor).PostJsonAsync("/api/v1/campaigns", new
+        {
+            name = "Bad", channel = "email", content = new { email = new { subject = "Hi", text = "Hello" } },
+            audience = new { recipients = new object[] { new { name = "Nobody", email = "not-an-email" } } },
+            schedule = new { type = "now" },
+        })).ExpectAsync(HttpStatusCode.BadRequest);
+        Assert.Contains(bad.GetProperty("errors").EnumerateObject(), e => e.Name.Contains("recipients[0]"));
+        Assert.Equal(2, await app.WithDbAsync(db => db.Contacts.CountAsync(c => c.WorkspaceId == ws.Id)));
+    }
+}
