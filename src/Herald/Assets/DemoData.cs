@@ -62,7 +62,8 @@ public sealed class DemoData(HeraldDb db, ContactService contacts, CampaignServi
         var caller = Caller.SystemFor(workspaceId);
         var now = clock.GetUtcNow().UtcDateTime;
         var f = new Faker("en_IND") { Random = new Randomizer(20261125) };
-        var weights = Cities.Select(c => (float)c.Weight).ToArray();
+        // Bogus walks cumulative weights against a number in [0, 1): they must add up to 1.
+        var weights = Cities.Select(c => (float)c.Weight / Cities.Sum(x => x.Weight)).ToArray();
 
         var people = new List<ContactInput>(contactCount);
         var orders = new List<EventInput>();
@@ -95,12 +96,12 @@ public sealed class DemoData(HeraldDb db, ContactService contacts, CampaignServi
                 Tags = tags, Attributes = attributes, Consent = consent,
             });
             if (!customer) continue;
-            // A fifth of customers stopped buying 4-13 months ago (the lapsed segment); the rest bought recently too.
+            // A fifth of customers stopped buying 4-13 months ago (the lapsed segment); the rest bought in the last three months.
             var lapsed = f.Random.Bool(0.2f);
             var count = f.Random.WeightedRandom([1, 2, 3, 5, 8], [0.35f, 0.25f, 0.2f, 0.13f, 0.07f]);
             for (var k = 0; k < count; k++)
             {
-                var daysAgo = lapsed ? f.Random.Int(120, 400) : f.Random.Int(1, 300);
+                var daysAgo = lapsed ? f.Random.Int(125, 400) : f.Random.Int(1, 90);
                 orders.Add(new EventInput
                 {
                     ExternalId = $"demo-{i:D5}", Type = EventTypes.Order, Currency = city.India ? "INR" : "USD",

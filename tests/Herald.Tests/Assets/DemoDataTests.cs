@@ -2,6 +2,7 @@ using System.Net;
 using Herald.Assets;
 using Herald.Auth;
 using Herald.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Herald.Tests.Assets;
@@ -34,6 +35,10 @@ public sealed class DemoDataTests(HeraldApp app) : IClassFixture<HeraldApp>
         }
         Assert.Equal(["Hot leads in Mumbai", "Lapsed customers", "VIP spenders"], counts.Keys.Order());
         Assert.All(counts, c => Assert.InRange(c.Value, 1, 399));
+        var cities = await app.WithDbAsync(db => db.Contacts.Where(c => c.WorkspaceId == ws.Id).GroupBy(c => c.Country!).Select(g => new { g.Key, N = g.Count(), Cities = g.Select(c => c.City).Distinct().Count() }).ToListAsync());
+        Assert.InRange(cities.Single(c => c.Key == "IN").N, 250, 360);
+        Assert.True(cities.Single(c => c.Key == "IN").Cities >= 8, "contacts spread over the Indian cities");
+        Assert.True(cities.Count >= 5, "and over other countries");
 
         var templates = await (await client.GetAsync("/api/v1/templates")).ExpectAsync(HttpStatusCode.OK);
         Assert.Equal(["email", "push", "sms", "webhook", "whatsapp"],
