@@ -18,7 +18,7 @@ public static class AccountPages
     public static void MapAccountPages(this IEndpointRouteBuilder app)
     {
         app.MapGet("/setup", async (HttpContext http, WorkspaceService svc, IAntiforgery af, CancellationToken ct) =>
-            await svc.AnyUserAsync(ct) ? Results.Redirect("/login") : Page("Set up Herald", SetupHtml(af.GetAndStoreTokens(http), null)))
+            await svc.AnyUserAsync(ct) ? Results.Redirect("/login") : Page("Set up Herald", SetupHtml(af.GetAndStoreTokens(http), null, Herald.Assets.DemoData.Requested(http.RequestServices.GetRequiredService<IConfiguration>()))))
             .ExcludeFromDescription();
 
         app.MapPost("/setup", async (HttpContext http, [FromForm] SetupForm form, WorkspaceService svc, IAntiforgery af, CancellationToken ct) =>
@@ -26,12 +26,13 @@ public static class AccountPages
             try
             {
                 var (user, ws) = await svc.SetupAsync(form.Email ?? "", form.Password ?? "", form.Name, form.Workspace ?? "", form.Timezone, ct);
+                if (form.Demo == "on") await http.RequestServices.GetRequiredService<Herald.Assets.DemoData>().LoadAsync(ws.Id, Herald.Assets.DemoData.DefaultContacts, ct);
                 await SignInAsync(http, user, ws.Id, Role.Admin);
                 return Results.Redirect("/");
             }
             catch (ValidationFailedException e)
             {
-                return Page("Set up Herald", SetupHtml(af.GetAndStoreTokens(http), string.Join(" ", e.Errors.SelectMany(x => x.Value))), 400);
+                return Page("Set up Herald", SetupHtml(af.GetAndStoreTokens(http), string.Join(" ", e.Errors.SelectMany(x => x.Value)), form.Demo == "on"), 400);
             }
             catch (ConflictException)
             {
@@ -86,6 +87,8 @@ public static class AccountPages
         public string? Name { get; set; }
         public string? Workspace { get; set; }
         public string? Timezone { get; set; }
+        /// <summary>"on" when the demo data box is ticked.</summary>
+        public string? Demo { get; set; }
     }
 
     public sealed class LoginForm
@@ -101,7 +104,7 @@ public static class AccountPages
 
     private static string Error(string? error) => error is null ? "" : $"<p role=\"alert\" class=\"error\">{E(error)}</p>";
 
-    private static string SetupHtml(AntiforgeryTokenSet t, string? error) => $"""
+    private static string SetupHtml(AntiforgeryTokenSet t, string? error, bool demo) => $"""
         <h1>Welcome to Herald</h1><p>Create the administrator account and your first workspace.</p>{Error(error)}
         <form method="post" action="/setup">{Token(t)}
         <label>Your name <input name="name" autocomplete="name"></label>
@@ -109,6 +112,7 @@ public static class AccountPages
         <label>Password (8+ characters) <input name="password" type="password" minlength="8" required autocomplete="new-password"></label>
         <label>Workspace name <input name="workspace" required value="My company"></label>
         <label>Timezone <input name="timezone" value="UTC" placeholder="e.g. Asia/Kolkata"></label>
+        <label><input type="checkbox" name="demo" style="display:inline;width:auto"{(demo ? " checked" : "")}> Load demo data (sample contacts, orders, segments, templates and a draft campaign)</label>
         <button type="submit">Create and continue</button></form>
         """;
 

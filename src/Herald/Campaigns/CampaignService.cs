@@ -313,6 +313,12 @@ public sealed class CampaignService(
             else renderer.Validate(ch, merged, v, "content");
         }
 
+        var productId = input.ProductId ?? c.ProductId;
+        var mediaId = input.MediaId ?? c.MediaId;
+        // Product, media and the synced WhatsApp template (exists, approved, language, parameters, header media).
+        if (services.GetService<Herald.Assets.CampaignAssets>() is { } assets)
+            await assets.ValidateAsync(c.WorkspaceId, channels, merged, productId, mediaId, v, ct);
+
         var audience = input.Audience ?? JsonSerializer.Deserialize<AudienceDefinition>(c.Audience, HeraldJson.Options) ?? new AudienceDefinition();
         if (audience.IsEmpty)
             v.Add("audience", "The audience is empty: give segmentIds, listIds, contactIds, filter, recipients or all: true.");
@@ -381,8 +387,8 @@ public sealed class CampaignService(
         c.RateLimitPerMinute = perMinute;
         c.TestMode = input.TestMode ?? c.TestMode;
         c.EndAt = endAt;
-        c.ProductId = input.ProductId ?? c.ProductId;
-        c.MediaId = input.MediaId ?? c.MediaId;
+        c.ProductId = productId;
+        c.MediaId = mediaId;
     }
 
     /// <summary>The campaign's content with the template's filling the channel it is written for (inline content wins).</summary>

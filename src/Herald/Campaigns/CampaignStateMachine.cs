@@ -20,6 +20,8 @@ public enum CampaignTrigger
     /// <summary>The last run finished and no further run is due (delivery engine).</summary>
     Complete,
     Fail,
+    /// <summary>The campaign's endAt passed (CampaignExpiry): it completes, unsent deliveries are skipped as expired.</summary>
+    Expire,
 }
 
 /// <summary>
@@ -54,6 +56,9 @@ public static class CampaignStateMachine
         [(CampaignStatus.Approved, CampaignTrigger.Cancel)] = CampaignStatus.Cancelled,
         [(CampaignStatus.Running, CampaignTrigger.Cancel)] = CampaignStatus.Cancelled,
         [(CampaignStatus.Paused, CampaignTrigger.Cancel)] = CampaignStatus.Cancelled,
+        [(CampaignStatus.Approved, CampaignTrigger.Expire)] = CampaignStatus.Completed,
+        [(CampaignStatus.Running, CampaignTrigger.Expire)] = CampaignStatus.Completed,
+        [(CampaignStatus.Paused, CampaignTrigger.Expire)] = CampaignStatus.Completed,
     };
 
     /// <summary>The status after <paramref name="trigger"/>, or a 409 naming <paramref name="current"/>.</summary>
@@ -91,6 +96,7 @@ public static class CampaignStateMachine
         CampaignTrigger.Cancel => "be cancelled",
         CampaignTrigger.Reschedule => "be rescheduled (only drafts and approved campaigns can)",
         CampaignTrigger.Complete => "complete",
+        CampaignTrigger.Expire => "expire (only approved, running or paused campaigns can)",
         _ => "fail",
     };
 

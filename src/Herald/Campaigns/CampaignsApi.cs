@@ -15,6 +15,7 @@ public static class CampaignsApi
         services.AddHeraldTemplates();
         services.AddHeraldScheduling(options);
         services.AddScoped<CampaignService>();
+        CampaignExpiry.AddCampaignExpiry(services, options);
         return services;
     }
 

@@ -54,6 +54,8 @@ public sealed class DeliveryEngine(
         public readonly ConcurrentDictionary<(string? Variant, string Channel), Lazy<(ICompiledMessage? Message, string? Error)>> Compiled = new();
         public required ChannelContent Content { get; init; }
         public required Dictionary<string, JsonElement?> VariantContent { get; init; }
+        /// <summary>The campaign's product (template scope) and media (WhatsApp header, push image).</summary>
+        public Assets.CampaignMedia Media { get; init; } = Assets.CampaignMedia.None;
     }
 
     // ---------------------------------------------------------------- claim
@@ -217,7 +219,7 @@ public sealed class DeliveryEngine(
             RenderedMessage? rendered = null;
             try
             {
-                rendered = compiled?.Render(new RenderScope(contact, ctx.Workspace.Name, ctx.Campaign.Id, ctx.Campaign.Name));
+                rendered = compiled?.Render(new RenderScope(contact, ctx.Workspace.Name, ctx.Campaign.Id, ctx.Campaign.Name, Product: ctx.Media.Product));
             }
             catch (Exception e)
             {
@@ -228,7 +230,7 @@ public sealed class DeliveryEngine(
                 outcomes.Add(new Outcome(row.Id, DeliveryStatus.Failed, now, null, "render_error", Trim(error ?? "nothing to render"), "permanent", row.Attempts));
                 continue;
             }
-            messages.Add(new OutgoingMessage(row.Id, row.WorkspaceId, row.CampaignId, row.RunId, row.ContactId, row.Channel, row.Address, rendered));
+            messages.Add(new OutgoingMessage(row.Id, row.WorkspaceId, row.CampaignId, row.RunId, row.ContactId, row.Channel, row.Address, ctx.Media.ApplyTo(row.Channel, rendered)));
         }
 
         var results = new ConcurrentBag<SendResult>();
@@ -357,6 +359,7 @@ public sealed class DeliveryEngine(
         var run = await db.Set<CampaignRun>().AsNoTracking().FirstAsync(r => r.Id == runId, ct);
         var campaign = await db.Set<Campaign>().AsNoTracking().FirstAsync(c => c.Id == run.CampaignId, ct);
         var ws = await db.Set<Workspace>().AsNoTracking().FirstAsync(w => w.Id == run.WorkspaceId, ct);
+        var content = await RunStarter.EffectiveContentAsync(db, campaign, ct);
         return new RunContext
         {
             Campaign = campaign,
@@ -365,7 +368,8 @@ public sealed class DeliveryEngine(
             Window = SendWindow.Parse(campaign.SendWindow),
             DailyLimits = JsonSerializer.Deserialize<Dictionary<string, int>>(string.IsNullOrWhiteSpace(ws.DailyLimits) ? "{}" : ws.DailyLimits) ?? [],
             CampaignLimit = new RateLimit(campaign.RateLimitPerSecond, campaign.RateLimitPerMinute),
-            Content = await RunStarter.EffectiveContentAsync(db, campaign, ct),
+            Content = content,
+            Media = await scope.ServiceProvider.GetRequiredService<Assets.CampaignAssets>().LoadAsync(campaign, content, ct),
             VariantContent = RunStarter.ParseVariants(campaign.Variants).ToDictionary(v => v.Name, v => v.Content),
         };
     }

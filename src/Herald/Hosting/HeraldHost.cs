@@ -1,3 +1,4 @@
+using Herald.Assets;
 using Herald.Audience;
 using Herald.Audit;
 using Herald.Auth;
@@ -69,6 +70,7 @@ public static class HeraldHost
         services.AddDashboard();
         services.AddDelivery(options);
         services.AddJourneys(options);
+        services.AddAssets();
 
         services.AddHealthChecks().AddCheck<DatabaseReadyCheck>("database", tags: ["ready"]);
         services.AddOpenApi("v1", o => o.AddDocumentTransformer((doc, _, _) =>
@@ -92,6 +94,7 @@ public static class HeraldHost
         var db = scope.ServiceProvider.GetRequiredService<HeraldDb>();
         if (options.Database.MigrateOnStart) await StorageSetup.MigrateAsync(db, app.Lifetime.ApplicationStopping);
         await scope.ServiceProvider.GetRequiredService<WorkspaceService>().BootstrapAsync(options.Bootstrap, app.Lifetime.ApplicationStopping);
+        await DemoData.LoadOnStartAsync(app.Services, app.Lifetime.ApplicationStopping);
     }
 
     public static WebApplication MapHerald(this WebApplication app)
@@ -121,6 +124,7 @@ public static class HeraldHost
         app.MapCampaignsApi();
         app.MapDeliveryApi();
         app.MapJourneysApi();
+        app.MapAssetsApi();
         app.MapAccountPages();
         app.MapDashboard();
         return app;

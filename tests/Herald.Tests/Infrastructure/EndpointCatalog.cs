@@ -94,6 +94,18 @@ public static class EndpointCatalog
         new("GET", "/api/v1/journeys/{id}/status", Role.Viewer),
         new("GET", "/api/v1/journeys/{id}/enrollments", Role.Viewer),
         new("GET", "/api/v1/journeys/{id}/jobs", Role.Viewer),
+        new("POST", "/api/v1/media", Role.Editor, null, Multipart: true),
+        new("GET", "/api/v1/media", Role.Viewer),
+        new("GET", "/api/v1/media/{id}", Role.Viewer),
+        new("DELETE", "/api/v1/media/{id}", Role.Editor),
+        new("POST", "/api/v1/products", Role.Editor, new { sku = "matrix-sku", name = "Matrix product", price = 10, currency = "INR" }),
+        new("GET", "/api/v1/products", Role.Viewer),
+        new("GET", "/api/v1/products/{id}", Role.Viewer),
+        new("PUT", "/api/v1/products/{id}", Role.Editor, new { sku = "matrix-sku-2", name = "Renamed product" }),
+        new("DELETE", "/api/v1/products/{id}", Role.Editor),
+        new("POST", "/api/v1/products/import", Role.Editor, null, Multipart: true),
+        new("POST", "/api/v1/channels/whatsapp/templates/sync", Role.Editor),
+        new("GET", "/api/v1/channels/whatsapp/templates", Role.Viewer),
     ];
 
     /// <summary>A well-formed (65-byte, uncompressed point) browser key and a 16-byte auth secret, base64url.</summary>

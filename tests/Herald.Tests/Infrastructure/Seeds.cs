@@ -63,10 +63,23 @@ public static class Seeds
                 var jid = (await j.ExpectAsync(System.Net.HttpStatusCode.Created)).GetProperty("id").GetString()!;
                 (await ws.Client().PostAsync($"/api/v1/journeys/{jid}/activate", null)).EnsureSuccessStatusCode();
                 return jid;
+            case "media":
+                using (var form = new MultipartFormDataContent())
+                {
+                    form.Add(new ByteArrayContent(SamplePng), "file", $"{Marker(ws)}.png");
+                    var r = await ws.Client().PostAsync("/api/v1/media", form);
+                    return (await r.ExpectAsync(System.Net.HttpStatusCode.Created)).GetProperty("id").GetString()!;
+                }
+            case "products":
+                var pr = await ws.Client().PostJsonAsync("/api/v1/products", new { sku = Marker(ws), name = Marker(ws), price = 99, currency = "INR" });
+                return (await pr.ExpectAsync(System.Net.HttpStatusCode.Created)).GetProperty("id").GetString()!;
             default:
                 throw new InvalidOperationException($"No seed for '{resource}': add one in Seeds.cs.");
         }
     }
+
+    /// <summary>The PNG signature and a few bytes: enough for the media library's type check.</summary>
+    public static readonly byte[] SamplePng = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, (byte)'I', (byte)'H', (byte)'D', (byte)'R', 0, 0, 0, 1, 0, 0, 0, 1, 8, 6, 0, 0, 0];
 
     /// <summary>A valid journey definition (welcome email on contact creation).</summary>
     public static object JourneyBody(string name) => new
@@ -103,6 +116,8 @@ public static class Seeds
                 Journey = await db.Set<Herald.Journeys.Journey>().AsNoTracking().Where(x => x.Id == n).Select(x => new { x.Name, x.Status, x.Version, x.Steps }).FirstOrDefaultAsync(),
                 Enrollments = await db.Set<Herald.Journeys.Enrollment>().CountAsync(x => x.JourneyId == n),
             }),
+            "media" => System.Text.Json.JsonSerializer.Serialize(await db.Set<Herald.Assets.MediaItem>().AsNoTracking().Where(x => x.Id == n).Select(x => new { x.Key, x.FileName, x.SizeBytes }).FirstOrDefaultAsync()),
+            "products" => System.Text.Json.JsonSerializer.Serialize(await db.Set<Herald.Assets.Product>().AsNoTracking().Where(x => x.Id == n).Select(x => new { x.Sku, x.Name, x.Price, x.UpdatedAt }).FirstOrDefaultAsync()),
             _ => throw new InvalidOperationException($"No snapshot for '{resource}': add one in Seeds.cs."),
         };
     });

@@ -11,7 +11,7 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace Herald.Storage.Migrations.Sqlite
 {
     [DbContext(typeof(SqliteHeraldDb))]
-    [Migration("20261125163934_Initial")]
+    [Migration("20261125174018_Initial")]
     partial class Initial
     {
         /// <inheritdoc />
@@ -19,6 +19,216 @@ namespace Herald.Storage.Migrations.Sqlite
         {
 #pragma warning disable 612, 618
             modelBuilder.HasAnnotation("ProductVersion", "10.0.15");
+
+            modelBuilder.Entity("Herald.Assets.MediaItem", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<string>("ContentType")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("content_type");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("CreatedBy")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("created_by");
+
+                    b.Property<string>("FileName")
+                        .HasMaxLength(255)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("file_name");
+
+                    b.Property<string>("Key")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("key");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("kind");
+
+                    b.Property<string>("Sha256")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("sha256");
+
+                    b.Property<long>("SizeBytes")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("size_bytes");
+
+                    b.Property<long>("WorkspaceId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("workspace_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_media");
+
+                    b.HasIndex("Key")
+                        .IsUnique()
+                        .HasDatabaseName("ix_media_key");
+
+                    b.HasIndex("WorkspaceId", "Id")
+                        .HasDatabaseName("ix_media_workspace_id_id");
+
+                    b.ToTable("media", (string)null);
+                });
+
+            modelBuilder.Entity("Herald.Assets.Product", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("Currency")
+                        .HasMaxLength(3)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("currency");
+
+                    b.Property<string>("ImageUrl")
+                        .HasMaxLength(2000)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("image_url");
+
+                    b.Property<long?>("MediaId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("media_id");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(300)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("name");
+
+                    b.Property<double?>("Price")
+                        .HasPrecision(18, 4)
+                        .HasColumnType("REAL")
+                        .HasColumnName("price");
+
+                    b.Property<string>("Sku")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("sku");
+
+                    b.Property<DateTime>("UpdatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("updated_at");
+
+                    b.Property<string>("Url")
+                        .HasMaxLength(2000)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("url");
+
+                    b.Property<long>("WorkspaceId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("workspace_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_product");
+
+                    b.HasIndex("MediaId")
+                        .HasDatabaseName("ix_product_media_id");
+
+                    b.HasIndex("WorkspaceId", "Sku")
+                        .IsUnique()
+                        .HasDatabaseName("ix_product_workspace_id_sku");
+
+                    b.ToTable("product", (string)null);
+                });
+
+            modelBuilder.Entity("Herald.Assets.WhatsAppTemplate", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<int>("BodyParameterCount")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("body_parameter_count");
+
+                    b.Property<string>("Category")
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("category");
+
+                    b.Property<long>("ChannelConfigId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("channel_config_id");
+
+                    b.Property<string>("Components")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("components")
+                        .HasAnnotation("Herald:Json", true);
+
+                    b.Property<string>("HeaderType")
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("header_type");
+
+                    b.Property<string>("Language")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("language");
+
+                    b.Property<string>("MetaId")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("meta_id");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(512)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("name");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("status");
+
+                    b.Property<DateTime>("SyncedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("synced_at");
+
+                    b.Property<long>("WorkspaceId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("workspace_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_whatsapp_template");
+
+                    b.HasIndex("ChannelConfigId")
+                        .HasDatabaseName("ix_whatsapp_template_channel_config_id");
+
+                    b.HasIndex("WorkspaceId", "Name", "Language")
+                        .IsUnique()
+                        .HasDatabaseName("ix_whatsapp_template_workspace_id_name_language");
+
+                    b.ToTable("whatsapp_template", (string)null);
+                });
 
             modelBuilder.Entity("Herald.Audience.ContactList", b =>
                 {
@@ -1939,6 +2149,49 @@ namespace Herald.Storage.Migrations.Sqlite
                         .HasName("pk_data_protection_key");
 
                     b.ToTable("data_protection_key", (string)null);
+                });
+
+            modelBuilder.Entity("Herald.Assets.MediaItem", b =>
+                {
+                    b.HasOne("Herald.Workspaces.Workspace", null)
+                        .WithMany()
+                        .HasForeignKey("WorkspaceId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_media_workspaces_workspace_id");
+                });
+
+            modelBuilder.Entity("Herald.Assets.Product", b =>
+                {
+                    b.HasOne("Herald.Assets.MediaItem", null)
+                        .WithMany()
+                        .HasForeignKey("MediaId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .HasConstraintName("fk_product_media_media_id");
+
+                    b.HasOne("Herald.Workspaces.Workspace", null)
+                        .WithMany()
+                        .HasForeignKey("WorkspaceId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_product_workspaces_workspace_id");
+                });
+
+            modelBuilder.Entity("Herald.Assets.WhatsAppTemplate", b =>
+                {
+                    b.HasOne("Herald.Channels.ChannelConfig", null)
+                        .WithMany()
+                        .HasForeignKey("ChannelConfigId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_whatsapp_template_channel_config_channel_config_id");
+
+                    b.HasOne("Herald.Workspaces.Workspace", null)
+                        .WithMany()
+                        .HasForeignKey("WorkspaceId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_whatsapp_template_workspaces_workspace_id");
                 });
 
             modelBuilder.Entity("Herald.Audience.ContactList", b =>
