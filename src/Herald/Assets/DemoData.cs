@@ -169,7 +169,7 @@ public sealed class DemoData(HeraldDb db, ContactService contacts, CampaignServi
 
     /// <summary>True when Herald was started with <c>--demo</c> (or <c>Herald:Demo=true</c>).</summary>
     public static bool Requested(IConfiguration config) =>
-        Environment.GetCommandLineArgs().Contains("--demo", StringComparer.OrdinalIgnoreCase) || config.GetValue<bool>("Herald:Demo");
+        config.GetValue<bool>("Herald:Demo");
 
     /// <summary>
     /// At start with <c>--demo</c>: loads the demo into the bootstrap workspace (or the first one). Before first-run
