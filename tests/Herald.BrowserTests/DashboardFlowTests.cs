@@ -110,7 +110,7 @@ public sealed class DashboardFlowTests(BrowserHerald app, ITestOutputHelper outp
         await Expect(page.GetByTestId("workspace-switcher")).ToContainTextAsync("Acme Retail");
         await Expect(page.GetByTestId("count-contacts")).ToHaveTextAsync("1");
         await NavAsync(page, "Settings");
-        await page.GetByRole(AriaRole.Link, new() { Name = "API keys" }).ClickAsync();
+        await ClickLinkAsync(page, page.GetByRole(AriaRole.Link, new() { Name = "API keys" }));
         await Expect(page.GetByText("No API keys yet")).ToBeVisibleAsync();
         await page.GetByLabel("Name").FillAsync("shop backend");
         await page.GetByRole(AriaRole.Button, new() { Name = "Create key" }).ClickAsync();
@@ -130,7 +130,7 @@ public sealed class DashboardFlowTests(BrowserHerald app, ITestOutputHelper outp
         await Expect(page.GetByTestId("new-key")).ToHaveCountAsync(0);
 
         // A second user, as approver.
-        await page.GetByRole(AriaRole.Link, new() { Name = "Users and roles" }).ClickAsync();
+        await ClickLinkAsync(page, page.GetByRole(AriaRole.Link, new() { Name = "Users and roles" }));
         await page.GetByLabel("Email").FillAsync("omar@example.com");
         await page.GetByLabel("Name", new() { Exact = true }).FillAsync("Omar Approver");
         await page.GetByLabel("Password (new users)").FillAsync("approver-pass-1");
@@ -170,7 +170,19 @@ public sealed class DashboardFlowTests(BrowserHerald app, ITestOutputHelper outp
     }
 
     private static Task NavAsync(IPage page, string item) =>
-        page.GetByRole(AriaRole.Navigation, new() { Name = "Main" }).GetByRole(AriaRole.Link, new() { Name = item, Exact = true }).ClickAsync();
+        ClickLinkAsync(page, page.GetByRole(AriaRole.Navigation, new() { Name = "Main" }).GetByRole(AriaRole.Link, new() { Name = item, Exact = true }));
+
+    /// <summary>
+    /// Clicks a link and waits until the browser is at its address: Blazor navigates in place, and a
+    /// second click made while the first navigation is still rendering (a busy machine) can be lost.
+    /// </summary>
+    private static async Task ClickLinkAsync(IPage page, ILocator link)
+    {
+        var href = await link.GetAttributeAsync("href") ?? throw new InvalidOperationException("link without href");
+        await link.ClickAsync();
+        var path = "/" + href.TrimStart('/');
+        await page.WaitForURLAsync(url => new Uri(url).AbsolutePath == path);
+    }
 
     private static ILocatorAssertions Expect(ILocator l) => Assertions.Expect(l);
     private static IPageAssertions Expect(IPage p) => Assertions.Expect(p);
