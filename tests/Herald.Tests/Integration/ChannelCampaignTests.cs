@@ -71,16 +71,21 @@ public sealed class ChannelCampaignTests(BackgroundHeraldApp app) : IClassFixtur
         var id = campaign.GetProperty("id").GetString()!;
         await (await editor.PostAsync($"/api/v1/campaigns/{id}/submit", null)).ExpectAsync(HttpStatusCode.OK);
         await (await ws.Client(Role.Approver).PostAsync($"/api/v1/campaigns/{id}/approve", null)).ExpectAsync(HttpStatusCode.OK);
+        Assert.Equal("completed", await WaitForStatusAsync(editor, id, "completed"));
+        return id;
+    }
 
-        var status = "";
+    /// <summary>Polls GET /campaigns/{id} until the campaign reaches <paramref name="status"/> (background work) or a minute passes; returns the last status seen.</summary>
+    public static async Task<string> WaitForStatusAsync(HttpClient client, string id, string status)
+    {
+        var seen = "";
         var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (status != "completed" && DateTime.UtcNow < deadline)
+        while (seen != status && DateTime.UtcNow < deadline)
         {
             await Task.Delay(100);
-            status = (await (await editor.GetAsync($"/api/v1/campaigns/{id}")).ExpectAsync(HttpStatusCode.OK)).GetProperty("status").GetString()!;
+            seen = (await (await client.GetAsync($"/api/v1/campaigns/{id}")).ExpectAsync(HttpStatusCode.OK)).GetProperty("status").GetString()!;
         }
-        Assert.Equal("completed", status);
-        return id;
+        return seen;
     }
 
     private static async Task<JsonElement> StatsAsync(TestWorkspace ws, string campaignId) =>
