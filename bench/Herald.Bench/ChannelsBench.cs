@@ -20,9 +20,10 @@ namespace Herald.Bench;
 
 /// <summary>
 /// Channel provider throughput against local sinks: SMTP through the pooled provider to an SmtpServer
-/// sink, and the webhook (HTTP) provider to a Kestrel sink. Both sinks run in this process, so the
-/// figures include the sink's CPU on the same cores.
-/// Options: --messages 20000 --batch 500 --connections 8 --http-messages 20000 --only smtp|http --text (plain-text email)
+/// sink in a child process (<c>--sink inproc</c> keeps it in this one), and the webhook (HTTP) provider
+/// to a Kestrel sink in this process. Each line reports the CPU the client (and the SMTP sink) spent
+/// per message, so a figure on a busy machine can be read against the work it took.
+/// Options: --messages 20000 --batch 500 --connections 8[,16,...] --sink process|inproc --http-messages 20000 --only smtp|http --text (plain-text email)
 /// </summary>
 public sealed class ChannelsBench : IBenchCommand
 {
@@ -41,41 +42,171 @@ public sealed class ChannelsBench : IBenchCommand
     {
         var only = args.Get("only", "");
         if (only is "" or "smtp")
-            await SmtpAsync(args.Get("messages", 20_000), args.Get("batch", 500), args.Get("connections", 8),
-                args.Has("text") ? new RenderedMessage { Subject = Content.Subject, Text = "Hi Asha, up to 50% off everything until Sunday." } : Content);
+        {
+            var content = args.Has("text") ? new RenderedMessage { Subject = Content.Subject, Text = "Hi Asha, up to 50% off everything until Sunday." } : Content;
+            if (args.Has("breakdown")) await BreakdownAsync(args.Get("messages", 20_000), content);
+            // --connections 8,16,32 measures each pool size in turn against the same sink.
+            await using var sink = args.Get("sink", "process") == "inproc" ? (ISmtpSink)new InProcessSink() : await ChildProcessSink.StartAsync();
+            foreach (var connections in args.Get("connections", "8").Split(',').Select(int.Parse))
+                await SmtpAsync(sink, args.Get("messages", 20_000), args.Get("batch", 500), connections, content);
+        }
         if (only is "" or "http")
             await HttpAsync(args.Get("http-messages", 20_000), args.Get("batch", 500));
         return 0;
     }
 
-    private static async Task SmtpAsync(int messages, int batchSize, int connections, RenderedMessage content)
+    private static async Task SmtpAsync(ISmtpSink sink, int messages, int batchSize, int connections, RenderedMessage content)
     {
-        var port = FreePort();
-        using var stop = new CancellationTokenSource();
+        var settings = new SmtpSettings
+        {
+            Host = "127.0.0.1", Port = sink.Port, Security = "none", FromEmail = "news@shop.example", FromName = "Shop", MaxConnections = connections,
+        };
+        await using var provider = new SmtpProvider(settings, TimeProvider.System);
+        await SendAsync(provider, Math.Min(1000, messages), batchSize, ChannelNames.Email, i => $"warm{i}@example.com", 0, content); // warm-up: JIT, connections
+        var before = await sink.CountAsync();
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        var (elapsed, failed) = await SendAsync(provider, messages, batchSize, ChannelNames.Email, i => $"user{i}@example.com", 1_000_000, content);
+        var clientCpu = Process.GetCurrentProcess().TotalProcessorTime - cpu;
+        var after = await sink.CountAsync();
+        var sinkCpu = sink.SeparateProcess ? $", sink CPU {(after.CpuMs - before.CpuMs) * 1000 / messages:F0} µs/msg" : " (sink in this process)";
+        Console.WriteLine($"smtp: {messages} messages in {elapsed.TotalSeconds:F2} s = {messages / elapsed.TotalSeconds:F0} msg/s " +
+                          $"(batch {batchSize}, maxConnections {connections}, connections opened {provider.Pool.Opened}, sink sessions {after.Sessions}, " +
+                          $"received {after.Messages - before.Messages}, failed {failed}; client CPU {clientCpu.TotalMicroseconds / messages:F0} µs/msg{sinkCpu})");
+    }
+
+    /// <summary>
+    /// Where the client's CPU goes per message, on one thread with no network: building the MimeMessage,
+    /// preparing it for 8BITMIME (choosing transfer encodings) and formatting it, which MailKit does twice
+    /// when the server advertises SIZE (once to measure, once for DATA).
+    /// </summary>
+    private static async Task BreakdownAsync(int messages, RenderedMessage content)
+    {
+        await using var provider = new SmtpProvider(new SmtpSettings { Host = "127.0.0.1", FromEmail = "news@shop.example", FromName = "Shop" }, TimeProvider.System);
+        var format = MimeKit.FormatOptions.Default.Clone();
+        format.NewLineFormat = MimeKit.NewLineFormat.Dos;
+        double Measure(Action<MimeKit.MimeMessage> after)
+        {
+            // CPU time, not wall time: on a busy machine the thread waits for a core between steps.
+            for (var i = 0; i < messages / 4; i++) after(provider.Build(new OutgoingMessage(i, 1, 1, 1, i, ChannelNames.Email, $"user{i}@example.com", content)));
+            var cpu = ThreadCpu();
+            for (var i = 0; i < messages; i++) after(provider.Build(new OutgoingMessage(i, 1, 1, 1, i, ChannelNames.Email, $"user{i}@example.com", content)));
+            return (ThreadCpu() - cpu).TotalMicroseconds / messages;
+        }
+        Measure(m => { m.Prepare(MimeKit.EncodingConstraint.EightBit, 998); m.WriteTo(format, Stream.Null); }); // JIT to the optimized tier
+        var htmlToText = 0.0;
+        if (content.Html is { } html && content.Text is null)
+        {
+            for (var i = 0; i < 1000; i++) HtmlToText.Convert(html);
+            var cpu = ThreadCpu();
+            for (var i = 0; i < messages; i++) HtmlToText.Convert(html);
+            htmlToText = (ThreadCpu() - cpu).TotalMicroseconds / messages;
+        }
+        var build = Measure(_ => { });
+        var prepared = Measure(m => m.Prepare(MimeKit.EncodingConstraint.EightBit, 998));
+        var once = Measure(m => { m.Prepare(MimeKit.EncodingConstraint.EightBit, 998); m.WriteTo(format, Stream.Null); });
+        var twice = Measure(m => { m.Prepare(MimeKit.EncodingConstraint.EightBit, 998); m.WriteTo(format, Stream.Null); m.WriteTo(format, Stream.Null); });
+        Console.WriteLine($"smtp client CPU per message, one thread: build {build:F1} µs (of which text from HTML {htmlToText:F1} µs), +prepare {prepared - build:F1} µs, +format {once - prepared:F1} µs, " +
+                          $"+format again (SIZE) {twice - once:F1} µs = {twice:F1} µs");
+    }
+
+    /// <summary>CPU time of the calling thread (Linux CLOCK_THREAD_CPUTIME_ID): other threads and waiting for a core do not count.</summary>
+    private static TimeSpan ThreadCpu()
+    {
+        if (!OperatingSystem.IsLinux()) return Process.GetCurrentProcess().TotalProcessorTime;
+        clock_gettime(3, out var ts);
+        return TimeSpan.FromTicks(ts.Seconds * TimeSpan.TicksPerSecond + ts.Nanoseconds / 100);
+    }
+
+    private struct TimeSpec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    private static extern int clock_gettime(int clock, out TimeSpec ts);
+
+    /// <summary>Where the SMTP sink runs and how many messages it has taken.</summary>
+    private interface ISmtpSink : IAsyncDisposable
+    {
+        int Port { get; }
+        bool SeparateProcess { get; }
+        Task<(int Messages, int Sessions, double CpuMs)> CountAsync();
+    }
+
+    /// <summary>The sink in this process (the old way; its CPU counts against the client).</summary>
+    private sealed class InProcessSink : ISmtpSink
+    {
+        private readonly CancellationTokenSource _stop = new();
+        private readonly CountingStore _store;
+        private readonly Task _running;
+        private int _sessions;
+
+        public InProcessSink()
+        {
+            Port = FreePort();
+            var (server, store) = SmtpSink(Port);
+            _store = store;
+            server.SessionCreated += (_, _) => Interlocked.Increment(ref _sessions);
+            _running = server.StartAsync(_stop.Token);
+        }
+
+        public int Port { get; }
+        public bool SeparateProcess => false;
+        public Task<(int, int, double)> CountAsync() => Task.FromResult((_store.Count, Volatile.Read(ref _sessions), 0d));
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync();
+            try { await _running; } catch (OperationCanceledException) { }
+        }
+    }
+
+    /// <summary>The sink as a child process (<c>smtp-sink</c> command of this program), talking over stdin/stdout.</summary>
+    private sealed class ChildProcessSink(Process process, int port) : ISmtpSink
+    {
+        public int Port => port;
+        public bool SeparateProcess => true;
+
+        public static async Task<ChildProcessSink> StartAsync()
+        {
+            var self = Environment.ProcessPath!;
+            var psi = new ProcessStartInfo(self) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
+            // Started through the dotnet host (dotnet Herald.Bench.dll): the child needs the assembly too.
+            if (Path.GetFileNameWithoutExtension(self) == "dotnet") psi.ArgumentList.Add(typeof(ChannelsBench).Assembly.Location);
+            psi.ArgumentList.Add("smtp-sink");
+            var process = Process.Start(psi)!;
+            var ready = await process.StandardOutput.ReadLineAsync() ?? throw new InvalidOperationException("smtp-sink exited");
+            return new ChildProcessSink(process, int.Parse(ready.Split(' ')[1]));
+        }
+
+        public async Task<(int, int, double)> CountAsync()
+        {
+            await process.StandardInput.WriteLineAsync("count");
+            await process.StandardInput.FlushAsync();
+            var parts = (await process.StandardOutput.ReadLineAsync())!.Split(' ');
+            return (int.Parse(parts[0]), int.Parse(parts[1]), double.Parse(parts[2]));
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            process.StandardInput.Close();
+            if (!process.WaitForExit(5000)) process.Kill();
+            await process.WaitForExitAsync();
+            process.Dispose();
+        }
+    }
+
+    /// <summary>An SmtpServer sink on a loopback port that counts what it receives.</summary>
+    internal static (SmtpServer.SmtpServer Server, CountingStore Store) SmtpSink(int port)
+    {
         var store = new CountingStore();
         var options = new SmtpServerOptionsBuilder().ServerName("sink")
             .Endpoint(b => b.Endpoint(new IPEndPoint(IPAddress.Loopback, port)).AllowUnsecureAuthentication(true)).Build();
         var services = new SmtpServer.ComponentModel.ServiceProvider();
         services.Add(store);
         services.Add(new NoDelayListenerFactory());
-        var server = new SmtpServer.SmtpServer(options, services);
-        var sessions = 0;
-        server.SessionCreated += (_, _) => Interlocked.Increment(ref sessions);
-        var running = server.StartAsync(stop.Token);
-
-        var settings = new SmtpSettings
-        {
-            Host = "127.0.0.1", Port = port, Security = "none", FromEmail = "news@shop.example", FromName = "Shop", MaxConnections = connections,
-        };
-        await using var provider = new SmtpProvider(settings, TimeProvider.System);
-        await SendAsync(provider, Math.Min(1000, messages), batchSize, ChannelNames.Email, i => $"warm{i}@example.com", 0, content); // warm-up: JIT, connections
-        var before = store.Count;
-        var (elapsed, failed) = await SendAsync(provider, messages, batchSize, ChannelNames.Email, i => $"user{i}@example.com", 1_000_000, content);
-        var received = store.Count - before;
-        Console.WriteLine($"smtp: {messages} messages in {elapsed.TotalSeconds:F2} s = {messages / elapsed.TotalSeconds:F0} msg/s " +
-                          $"(batch {batchSize}, maxConnections {connections}, connections opened {provider.Pool.Opened}, sink sessions {sessions}, received {received}, failed {failed})");
-        await stop.CancelAsync();
-        try { await running; } catch (OperationCanceledException) { }
+        return (new SmtpServer.SmtpServer(options, services), store);
     }
 
     private static async Task HttpAsync(int messages, int batchSize)
@@ -130,7 +261,7 @@ public sealed class ChannelsBench : IBenchCommand
         return (sw.Elapsed, failed);
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         var l = new TcpListener(IPAddress.Loopback, 0);
         l.Start();
@@ -182,7 +313,7 @@ public sealed class ChannelsBench : IBenchCommand
         }
     }
 
-    private sealed class CountingStore : MessageStore
+    internal sealed class CountingStore : MessageStore
     {
         private int _count;
         public int Count => Volatile.Read(ref _count);

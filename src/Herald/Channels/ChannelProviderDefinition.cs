@@ -30,9 +30,23 @@ public interface IChannelProviderDefinition
 /// <summary>Outcome of POST /api/v1/channels/{id}/test.</summary>
 public sealed record ConnectionCheck(bool Ok, string Detail, long ElapsedMs = 0);
 
+/// <summary>A provider's typed settings: they check themselves, errors keyed <c>settings.x</c>.</summary>
+public interface IProviderSettings
+{
+    Validation Validate();
+}
+
 /// <summary>Reading provider settings JSON into typed records with the API's strictness.</summary>
 public static class ProviderSettings
 {
+    /// <summary>What every factory's <see cref="IChannelProviderDefinition.Validate"/> does: parse strictly, validate (400 on errors), write back normalized.</summary>
+    public static string Validate<T>(JsonElement settings) where T : class, IProviderSettings
+    {
+        var s = Parse<T>(settings);
+        s.Validate().ThrowIfInvalid();
+        return Write(s);
+    }
+
     /// <summary>What a secret reads back as: bullets plus the last four characters of long secrets.</summary>
     public const string MaskPrefix = "••••";
 

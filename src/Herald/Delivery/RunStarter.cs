@@ -154,7 +154,9 @@ public sealed class RunStarter(HeraldDb db, IAudienceQuery audience, ChannelRout
         ChannelNames.Email => "c.email",
         ChannelNames.Sms or ChannelNames.WhatsApp => "c.phone",
         ChannelNames.Webhook => "@webhook_url",
-        _ => "NULL", // push subscriptions are not stored on the contact yet
+        // "contact:<id>": the web push provider sends to every subscription (browser) of the contact.
+        ChannelNames.Push => "CASE WHEN EXISTS (SELECT 1 FROM push_subscription ps WHERE ps.contact_id = c.id) THEN 'contact:' || CAST(c.id AS TEXT) END",
+        _ => "NULL",
     };
 
     private static string ConsentSql(string channel) => channel switch

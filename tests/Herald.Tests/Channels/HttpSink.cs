@@ -12,7 +12,8 @@ namespace Herald.Tests.Channels;
 /// <summary>A real Kestrel server on a loopback port that records requests and answers with a handler.</summary>
 public sealed class HttpSink : IAsyncDisposable
 {
-    public sealed record Request(string Method, string Path, IReadOnlyDictionary<string, string> Headers, string Body);
+    /// <summary>A received request; <see cref="Raw"/> is the body as sent (binary for push payloads), <see cref="Body"/> the same read as UTF-8.</summary>
+    public sealed record Request(string Method, string Path, IReadOnlyDictionary<string, string> Headers, string Body, byte[] Raw);
 
     private readonly WebApplication _app;
     public ConcurrentQueue<Request> Requests { get; } = new();
@@ -35,10 +36,11 @@ public sealed class HttpSink : IAsyncDisposable
         HttpSink? sink = null;
         app.Run(async http =>
         {
-            using var reader = new StreamReader(http.Request.Body);
-            var body = await reader.ReadToEndAsync();
+            using var buffer = new MemoryStream();
+            await http.Request.Body.CopyToAsync(buffer);
+            var raw = buffer.ToArray();
             var req = new Request(http.Request.Method, http.Request.Path + http.Request.QueryString,
-                http.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase), body);
+                http.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase), System.Text.Encoding.UTF8.GetString(raw), raw);
             sink!.Requests.Enqueue(req);
             if (sink.Handler is { } h) await h(req, http);
         });
@@ -49,4 +51,19 @@ public sealed class HttpSink : IAsyncDisposable
     }
 
     public async ValueTask DisposeAsync() => await _app.DisposeAsync();
+
+    /// <summary>
+    /// What a webhook receiver does with <c>X-Herald-Signature: t=..,v1=..</c>: recompute HMAC-SHA256 over
+    /// "t.body" with the shared secret, compare, and refuse timestamps more than five minutes off.
+    /// Written out from API.md, independently of the provider's own code.
+    /// </summary>
+    public static bool HeraldSignatureValid(string secret, string? header, string body)
+    {
+        if (header is null) return false;
+        var parts = header.Split(',').Select(p => p.Split('=', 2)).Where(p => p.Length == 2).ToDictionary(p => p[0].Trim(), p => p[1].Trim());
+        if (!parts.TryGetValue("t", out var ts) || !parts.TryGetValue("v1", out var v1) || !long.TryParse(ts, out var t)) return false;
+        if (Math.Abs(DateTimeOffset.UtcNow.ToUnixTimeSeconds() - t) > 300) return false;
+        using var h = new System.Security.Cryptography.HMACSHA256(System.Text.Encoding.UTF8.GetBytes(secret));
+        return Convert.ToHexString(h.ComputeHash(System.Text.Encoding.UTF8.GetBytes($"{t}.{body}"))).ToLowerInvariant() == v1;
+    }
 }

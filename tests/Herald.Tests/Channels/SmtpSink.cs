@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
 using MimeKit;
 using SmtpServer;
 using SmtpServer.Authentication;
@@ -17,7 +18,8 @@ namespace Herald.Tests.Channels;
 /// </summary>
 public sealed class SmtpSink : IAsyncDisposable
 {
-    public sealed record Received(string From, IReadOnlyList<string> To, byte[] Raw, Guid SessionId)
+    /// <summary>A message as the sink took it; <see cref="Secure"/> when its session ran over TLS.</summary>
+    public sealed record Received(string From, IReadOnlyList<string> To, byte[] Raw, Guid SessionId, bool Secure = false)
     {
         public MimeMessage Message => MimeMessage.Load(new MemoryStream(Raw));
     }
@@ -35,16 +37,21 @@ public sealed class SmtpSink : IAsyncDisposable
     public string? Password { get; }
     public ConcurrentQueue<string> Logins { get; } = new();
 
-    public SmtpSink(string? user = null, string? password = null)
+    /// <param name="certificate">With a certificate the sink speaks TLS: from the first byte when <paramref name="implicitTls"/>, else it offers STARTTLS.</param>
+    public SmtpSink(string? user = null, string? password = null, X509Certificate2? certificate = null, bool implicitTls = false)
     {
         User = user;
         Password = password;
         Port = FreePort();
         var options = new SmtpServerOptionsBuilder()
             .ServerName("sink.local")
-            .Endpoint(b => b.Endpoint(new IPEndPoint(IPAddress.Loopback, Port))
-                .AllowUnsecureAuthentication(true)
-                .AuthenticationRequired(user is not null))
+            .Endpoint(b =>
+            {
+                b.Endpoint(new IPEndPoint(IPAddress.Loopback, Port))
+                    .AllowUnsecureAuthentication(certificate is null)
+                    .AuthenticationRequired(user is not null);
+                if (certificate is not null) b.Certificate(certificate).IsSecure(implicitTls);
+            })
             .Build();
         var services = new SmtpServer.ComponentModel.ServiceProvider();
         services.Add(new Store(this));
@@ -81,7 +88,8 @@ public sealed class SmtpSink : IAsyncDisposable
     {
         public override Task<SmtpResponse> SaveAsync(ISessionContext context, IMessageTransaction transaction, ReadOnlySequence<byte> buffer, CancellationToken ct)
         {
-            sink.Messages.Enqueue(new Received(Address(transaction.From), transaction.To.Select(Address).ToList(), buffer.ToArray(), context.SessionId));
+            sink.Messages.Enqueue(new Received(Address(transaction.From), transaction.To.Select(Address).ToList(), buffer.ToArray(), context.SessionId,
+                context.Pipe?.IsSecure ?? false));
             return Task.FromResult(SmtpResponse.Ok);
         }
     }

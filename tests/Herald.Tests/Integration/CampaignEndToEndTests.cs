@@ -54,14 +54,7 @@ public sealed class CampaignEndToEndTests : IAsyncLifetime
         var approved = await (await ws.Client(Role.Approver).PostAsync($"/api/v1/campaigns/{id}/approve", null)).ExpectAsync(HttpStatusCode.OK);
         Assert.Equal("approved", approved.GetProperty("status").GetString());
 
-        var status = "";
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (status != "completed" && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(100);
-            status = (await (await editor.GetAsync($"/api/v1/campaigns/{id}")).ExpectAsync(HttpStatusCode.OK)).GetProperty("status").GetString()!;
-        }
-        Assert.Equal("completed", status);
+        Assert.Equal("completed", await ChannelCampaignTests.WaitForStatusAsync(editor, id!, "completed"));
 
         var stats = await (await editor.GetAsync($"/api/v1/campaigns/{id}/stats")).ExpectAsync(HttpStatusCode.OK);
         Assert.Equal(4, stats.GetProperty("totalRecipients").GetInt32());

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net.Sockets;
+using System.Security.Cryptography;
 using MailKit.Net.Smtp;
 using MailKit.Security;
 
@@ -88,6 +89,9 @@ public sealed class SmtpConnectionPool(SmtpSettings settings, TimeProvider clock
     public static async Task<SmtpClient> ConnectAsync(SmtpSettings settings, CancellationToken ct)
     {
         var client = new SmtpClient { Timeout = (int)CommandTimeout.TotalMilliseconds };
+        if (settings.Pin is { } pin)
+            client.ServerCertificateValidationCallback = (_, certificate, _, _) =>
+                certificate is not null && string.Equals(certificate.GetCertHashString(HashAlgorithmName.SHA256), pin, StringComparison.OrdinalIgnoreCase);
         try
         {
             var security = settings.Security switch
@@ -111,6 +115,10 @@ public sealed class SmtpConnectionPool(SmtpSettings settings, TimeProvider clock
             await client.ConnectAsync(socket, settings.Host!, settings.Port, security, ct);
             if (!string.IsNullOrEmpty(settings.Username))
                 await client.AuthenticateAsync(settings.Username, settings.Password ?? "", ct);
+            // Without SIZE, MailKit does not format each message twice (once only to measure it for
+            // MAIL FROM SIZE=); a server still refuses an oversized message at the end of DATA (552).
+            // Campaign mail is far below any server's limit.
+            client.Capabilities &= ~SmtpCapabilities.Size;
             return client;
         }
         catch

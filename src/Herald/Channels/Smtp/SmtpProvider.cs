@@ -29,6 +29,9 @@ public sealed class SmtpProvider : IChannelProvider
     private readonly MailboxAddress _from;
     private readonly MailboxAddress? _replyTo;
     private readonly DkimSigner? _dkim;
+    private readonly string _fromDomain;
+    private readonly string _idPrefix = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
+    private long _idCounter;
 
     public SmtpProvider(SmtpSettings settings, TimeProvider clock)
     {
@@ -37,6 +40,7 @@ public sealed class SmtpProvider : IChannelProvider
         _from = new MailboxAddress(settings.FromName ?? "", settings.FromEmail!);
         _replyTo = settings.ReplyTo is null ? null : MailboxAddress.Parse(settings.ReplyTo);
         _dkim = settings.Dkim?.CreateSigner();
+        _fromDomain = settings.FromDomain;
         Pool = new SmtpConnectionPool(settings, clock);
     }
 
@@ -137,7 +141,8 @@ public sealed class SmtpProvider : IChannelProvider
         mime.Subject = c.Subject ?? "";
         mime.Date = _clock.GetUtcNow();
         // The delivery id in the Message-ID lets bounces and replies be traced to their delivery.
-        mime.MessageId = $"d{message.DeliveryId}.{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6))}@{_settings.FromDomain}";
+        // The suffix keeps ids unique across resends of one delivery: a random per-provider part and a counter.
+        mime.MessageId = $"d{message.DeliveryId}.{_idPrefix}{Interlocked.Increment(ref _idCounter):x}@{_fromDomain}";
 
         var text = c.Text ?? (c.Html is not null ? HtmlToText.Convert(c.Html) : c.Body ?? "");
         if (c.Html is not null)
@@ -187,12 +192,7 @@ public sealed class SmtpChannel(TimeProvider clock) : IChannelProviderFactory, I
     public IChannelProvider Create(string provider, string channel, string settingsJson) =>
         new SmtpProvider(ProviderSettings.Read<SmtpSettings>(settingsJson), clock);
 
-    public string Validate(JsonElement settings)
-    {
-        var s = ProviderSettings.Parse<SmtpSettings>(settings);
-        s.Validate().ThrowIfInvalid();
-        return ProviderSettings.Write(s);
-    }
+    public string Validate(JsonElement settings) => ProviderSettings.Validate<SmtpSettings>(settings);
 
     /// <summary>Connect, authenticate and NOOP.</summary>
     public async Task<ConnectionCheck> TestAsync(string settingsJson, CancellationToken ct)

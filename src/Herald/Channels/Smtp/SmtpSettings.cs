@@ -5,7 +5,7 @@ using MimeKit.Cryptography;
 namespace Herald.Channels.Smtp;
 
 /// <summary>Settings of the smtp provider (API.md, Channels).</summary>
-public sealed class SmtpSettings
+public sealed class SmtpSettings : IProviderSettings
 {
     public string? Host { get; set; }
     /// <summary>Default: 587.</summary>
@@ -21,6 +21,13 @@ public sealed class SmtpSettings
     /// <summary>Open connections the pool may hold. Default: 4.</summary>
     public int? MaxConnections { get; set; }
     public DkimSettings? Dkim { get; set; }
+    /// <summary>
+    /// SHA-256 fingerprint (hex, colons allowed) of the server's TLS certificate. Unset (default): the
+    /// certificate must be valid for <see cref="Host"/> and chain to a trusted root. Set: exactly this
+    /// certificate is accepted, whoever issued it (a self-signed relay on the private network), and no other.
+    /// Invalid certificates are never accepted otherwise.
+    /// </summary>
+    public string? PinnedCertificateSha256 { get; set; }
 
     public const int DefaultMaxConnections = 4;
     public static readonly string[] SecurityModes = ["none", "starttls", "tls"];
@@ -28,6 +35,9 @@ public sealed class SmtpSettings
     public int Connections => MaxConnections ?? DefaultMaxConnections;
 
     public string FromDomain => FromEmail![(FromEmail!.LastIndexOf('@') + 1)..];
+
+    /// <summary>The pin as 64 upper-case hex digits, or null.</summary>
+    public string? Pin => PinnedCertificateSha256?.Replace(":", "").Replace(" ", "").ToUpperInvariant();
 
     public Validation Validate()
     {
@@ -41,6 +51,9 @@ public sealed class SmtpSettings
         if (ReplyTo is not null && (!MailboxAddress.TryParse(ReplyTo, out var r) || !r.Address.Contains('@')))
             v.Add("settings.replyTo", "Give an email address.");
         if (MaxConnections is < 1 or > 100) v.Add("settings.maxConnections", "Between 1 and 100.");
+        if (Pin is { } pin && (pin.Length != 64 || !pin.All(char.IsAsciiHexDigit)))
+            v.Add("settings.pinnedCertificateSha256", "Give the certificate's SHA-256 fingerprint: 64 hex digits.");
+        if (Pin is not null && Security == "none") v.Add("settings.pinnedCertificateSha256", "A pinned certificate needs security starttls or tls.");
         if (Dkim is not null)
         {
             ProviderSettings.Require(v, "settings.dkim.domain", Dkim.Domain);

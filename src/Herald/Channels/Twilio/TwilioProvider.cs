@@ -9,7 +9,7 @@ using Microsoft.Extensions.Options;
 namespace Herald.Channels.Twilio;
 
 /// <summary>Settings of the twilio provider (API.md, Channels).</summary>
-public sealed class TwilioSettings
+public sealed class TwilioSettings : IProviderSettings
 {
     public string? AccountSid { get; set; }
     public string? AuthToken { get; set; }
@@ -147,12 +147,7 @@ public sealed class TwilioChannel(IHttpClientFactory http, IOptions<HeraldOption
         new TwilioProvider(ProviderSettings.Read<TwilioSettings>(settingsJson), http.CreateClient(HttpChannel.Twilio),
             options.Value.PublicBaseUrl.TrimEnd('/') + StatusPath, clock);
 
-    public string Validate(JsonElement settings)
-    {
-        var s = ProviderSettings.Parse<TwilioSettings>(settings);
-        s.Validate().ThrowIfInvalid();
-        return ProviderSettings.Write(s);
-    }
+    public string Validate(JsonElement settings) => ProviderSettings.Validate<TwilioSettings>(settings);
 
     /// <summary>Fetches the account: proves the SID and token.</summary>
     public async Task<ConnectionCheck> TestAsync(string settingsJson, CancellationToken ct)

@@ -10,7 +10,7 @@ using Microsoft.EntityFrameworkCore;
 namespace Herald.Channels.WebPush;
 
 /// <summary>Settings of the webpush provider (API.md, Channels): the VAPID identity of the sender.</summary>
-public sealed class WebPushSettings
+public sealed class WebPushSettings : IProviderSettings
 {
     /// <summary><c>mailto:</c> or <c>https:</c> contact of the sender, shown to push services.</summary>
     public string? VapidSubject { get; set; }
@@ -172,12 +172,7 @@ public sealed class WebPushChannel(IHttpClientFactory http, IServiceScopeFactory
     public IChannelProvider Create(string provider, string channel, string settingsJson) =>
         new WebPushProvider(ProviderSettings.Read<WebPushSettings>(settingsJson), http.CreateClient(HttpChannel.WebPush), scopes, clock);
 
-    public string Validate(JsonElement settings)
-    {
-        var s = ProviderSettings.Parse<WebPushSettings>(settings);
-        s.Validate().ThrowIfInvalid();
-        return ProviderSettings.Write(s);
-    }
+    public string Validate(JsonElement settings) => ProviderSettings.Validate<WebPushSettings>(settings);
 
     /// <summary>Push services have no account to probe: checks the VAPID key pair signs a token.</summary>
     public Task<ConnectionCheck> TestAsync(string settingsJson, CancellationToken ct)

@@ -8,7 +8,7 @@ using Herald.Common;
 namespace Herald.Channels.Webhook;
 
 /// <summary>Settings of the webhook provider (API.md, Channels).</summary>
-public sealed class WebhookSettings
+public sealed class WebhookSettings : IProviderSettings
 {
     public string? Url { get; set; }
     /// <summary>Key of the X-Herald-Signature HMAC.</summary>
@@ -148,12 +148,7 @@ public sealed class WebhookChannel(IHttpClientFactory http, TimeProvider clock) 
     public IChannelProvider Create(string provider, string channel, string settingsJson) =>
         new WebhookProvider(ProviderSettings.Read<WebhookSettings>(settingsJson), http.CreateClient(HttpChannel.Webhook), clock);
 
-    public string Validate(JsonElement settings)
-    {
-        var s = ProviderSettings.Parse<WebhookSettings>(settings);
-        s.Validate().ThrowIfInvalid();
-        return ProviderSettings.Write(s);
-    }
+    public string Validate(JsonElement settings) => ProviderSettings.Validate<WebhookSettings>(settings);
 
     /// <summary>A signed ping (<c>{"type":"ping"}</c>) POSTed to the URL; any 2xx passes.</summary>
     public async Task<ConnectionCheck> TestAsync(string settingsJson, CancellationToken ct)

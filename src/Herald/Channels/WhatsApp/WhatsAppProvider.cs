@@ -8,7 +8,7 @@ using Herald.Common;
 namespace Herald.Channels.WhatsApp;
 
 /// <summary>Settings of the whatsapp provider (API.md, Channels).</summary>
-public sealed class WhatsAppSettings
+public sealed class WhatsAppSettings : IProviderSettings
 {
     public string? PhoneNumberId { get; set; }
     public string? WabaId { get; set; }
@@ -168,12 +168,7 @@ public sealed class WhatsAppChannel(IHttpClientFactory http, TimeProvider clock)
     public IChannelProvider Create(string provider, string channel, string settingsJson) =>
         new WhatsAppProvider(ProviderSettings.Read<WhatsAppSettings>(settingsJson), http.CreateClient(HttpChannel.WhatsApp), clock);
 
-    public string Validate(JsonElement settings)
-    {
-        var s = ProviderSettings.Parse<WhatsAppSettings>(settings);
-        s.Validate().ThrowIfInvalid();
-        return ProviderSettings.Write(s);
-    }
+    public string Validate(JsonElement settings) => ProviderSettings.Validate<WhatsAppSettings>(settings);
 
     /// <summary>Fetches the phone number: proves the id and the token.</summary>
     public async Task<ConnectionCheck> TestAsync(string settingsJson, CancellationToken ct)
