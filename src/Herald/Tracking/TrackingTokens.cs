@@ -104,6 +104,8 @@ public sealed class TrackingTokens(IServiceScopeFactory scopes, IOptions<HeraldO
         if (!Base64Url.IsValid(token) || Base64Url.GetMaxDecodedLength(token.Length) > buf.Length) return null;
         if (Base64Url.DecodeFromChars(token, buf, out _, out var length) != System.Buffers.OperationStatus.Done) return null;
         if (length < 1 + 1 + MacBytes) return null;
+        // One spelling per token: spare bits in the last character must be zero, so no two strings are the same token.
+        if (Base64Url.GetEncodedLength(length) != token.Length || !Base64Url.EncodeToString(buf[..length]).Equals(token, StringComparison.Ordinal)) return null;
         var data = buf[..(length - MacBytes)];
         Span<byte> mac = stackalloc byte[32];
         HMACSHA256.HashData(Key, data, mac);
