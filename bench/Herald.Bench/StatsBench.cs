@@ -104,17 +104,18 @@ public sealed class StatsBench : IBenchCommand
         var sendStart = total.Elapsed;
 
         using var stop = new CancellationTokenSource();
+        // Each reader alternates the stats call with /health/live, the cheapest endpoint: on a loaded machine the
+        // control shows how much of a read's time is the machine (scheduling, HTTP) rather than the stats work.
         var samples = new List<double>[readers];
+        var control = new List<double>[readers];
         var loops = Enumerable.Range(0, readers).Select(i => Task.Run(async () =>
         {
             var mine = samples[i] = [];
+            var floor = control[i] = [];
             while (!stop.IsCancellationRequested)
             {
-                var t = Stopwatch.GetTimestamp();
-                using var r = await http.GetAsync(statsPath);
-                await r.Content.ReadAsByteArrayAsync();
-                r.EnsureSuccessStatusCode();
-                mine.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
+                mine.Add(await TimeAsync(http, statsPath));
+                floor.Add(await TimeAsync(http, "/health/live"));
             }
         })).ToList();
 
@@ -136,10 +137,12 @@ public sealed class StatsBench : IBenchCommand
         await stop.CancelAsync();
         await Task.WhenAll(loops);
         var sendSeconds = (total.Elapsed - sendStart).TotalSeconds;
-        var all = samples.SelectMany(s => s).OrderBy(x => x).ToList();
-        double P(double q) => all.Count == 0 ? double.NaN : all[Math.Min(all.Count - 1, (int)Math.Ceiling(q * all.Count) - 1)];
         Console.WriteLine($"run {final.Status}: total {final.Total:N0}, sent {final.Sent:N0} in {sendSeconds:F1} s = {final.Sent / sendSeconds:N0} msg/s");
-        Console.WriteLine($"stats reads during the send: {all.Count:N0} by {readers} readers; p50 {P(0.50):F1} ms, p95 {P(0.95):F1} ms, p99 {P(0.99):F1} ms, max {all.LastOrDefault():F1} ms");
+        Console.WriteLine("stats reads during the send:   " + Percentiles(samples));
+        Console.WriteLine("/health/live (control), same:  " + Percentiles(control));
+        var idle = new List<double>();
+        for (var i = 0; i < 200; i++) idle.Add(await TimeAsync(http, statsPath));
+        Console.WriteLine("stats reads after the send:    " + Percentiles([idle]));
         var body = await http.GetStringAsync(statsPath);
         Console.WriteLine($"final stats: {body[..Math.Min(400, body.Length)]}...");
 
@@ -153,5 +156,21 @@ public sealed class StatsBench : IBenchCommand
         }
         try { Directory.Delete(dir, true); } catch (IOException) { }
         return final.Status == RunStatus.Completed ? 0 : 1;
+    }
+
+    private static async Task<double> TimeAsync(HttpClient http, string path)
+    {
+        var t = Stopwatch.GetTimestamp();
+        using var r = await http.GetAsync(path);
+        await r.Content.ReadAsByteArrayAsync();
+        r.EnsureSuccessStatusCode();
+        return Stopwatch.GetElapsedTime(t).TotalMilliseconds;
+    }
+
+    private static string Percentiles(IEnumerable<List<double>> samples)
+    {
+        var all = samples.SelectMany(s => s).OrderBy(x => x).ToList();
+        double P(double q) => all.Count == 0 ? double.NaN : all[Math.Min(all.Count - 1, (int)Math.Ceiling(q * all.Count) - 1)];
+        return $"{all.Count:N0} reads; p50 {P(0.50):F1} ms, p95 {P(0.95):F1} ms, p99 {P(0.99):F1} ms, max {all.LastOrDefault():F1} ms";
     }
 }
