@@ -288,7 +288,8 @@ public sealed class DeliveryEngine(
         if (suppress.Count > 0)
         {
             await SuppressAsync(suppress, now, ct);
-            await CountBouncesAsync(items.Select(x => x.Row).Where(r => suppress.Any(m => m.DeliveryId == r.Id)), now, ct);
+            var bounced = suppress.Select(m => m.DeliveryId).ToHashSet();
+            await CountBouncesAsync(items.Select(x => x.Row).Where(r => bounced.Contains(r.Id)), now, ct);
         }
         return outcomes;
     }

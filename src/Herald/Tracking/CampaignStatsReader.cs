@@ -26,7 +26,8 @@ public sealed class CampaignStatsReader(HeraldDb db)
         var ids = runs.Select(r => r.Id).ToList();
         int S(Func<CampaignRun, int> f) => runs.Sum(f);
 
-        var variantRows = ids.Count == 0 ? [] : await db.Set<RunVariantStat>().AsNoTracking().Where(s => ids.Contains(s.RunId)).ToListAsync(ct);
+        // Campaigns without variants have no variant rows: skip the round trip.
+        var variantRows = ids.Count == 0 || string.IsNullOrEmpty(campaign.Variants) ? [] : await db.Set<RunVariantStat>().AsNoTracking().Where(s => ids.Contains(s.RunId)).ToListAsync(ct);
         var order = RunStarter.ParseVariants(campaign.Variants).Select(v => v.Name).ToList();
         var variants = variantRows.GroupBy(s => s.Variant).OrderBy(g => order.IndexOf(g.Key) is var i && i < 0 ? int.MaxValue : i).ThenBy(g => g.Key)
             .Select(g =>
