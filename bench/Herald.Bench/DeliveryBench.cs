@@ -178,7 +178,7 @@ public sealed class DeliveryBench : IBenchCommand
     }
 
     /// <summary>Set-based generation (generate_series / recursive CTE): the fastest bulk path each engine has.</summary>
-    private static async Task InsertContactsAsync(HeraldDb db, long ws, int n, DateTime now)
+    internal static async Task InsertContactsAsync(HeraldDb db, long ws, int n, DateTime now)
     {
         const string cols = "workspace_id, email, first_name, lifecycle, tags, attributes, email_consent, sms_consent, whatsapp_consent, push_consent, consent_detail, total_orders, total_spent, engagement_score, rfm_recency, rfm_frequency, rfm_monetary, created_at, updated_at";
         if (db.IsPostgres)

@@ -115,8 +115,8 @@ public static class ImportsApi
                 foreach (var e in page.OrderBy(e => e.Line))
                 {
                     var cells = e.Cells is null ? [] : JsonSerializer.Deserialize<string?[]>(e.Cells) ?? [];
-                    var raw = string.Join(",", cells.Select(c => CsvCell(c ?? "")));
-                    await w.WriteLineAsync($"{e.Line},{CsvCell(e.Reason)},{CsvCell(raw)}");
+                    var raw = string.Join(",", cells.Select(c => Csv.Cell(c)));
+                    await w.WriteLineAsync($"{e.Line},{Csv.Cell(e.Reason)},{Csv.Cell(raw)}");
                 }
                 last = page[^1].Id;
             }
@@ -138,13 +138,6 @@ public static class ImportsApi
         var tags = Contacts.ContactFields.NormalizeTags(items);
         if (tags.Count > 100 || tags.Any(t => t.Length > 64)) v.Add("tags", "At most 100 tags of 64 characters.");
         return tags;
-    }
-
-    /// <summary>Quotes a CSV cell and defuses spreadsheet formulas (a leading = + - @ gets a ').</summary>
-    public static string CsvCell(string value)
-    {
-        if (value.Length > 0 && value[0] is '=' or '+' or '-' or '@' or '\t' or '\r') value = "'" + value;
-        return value.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + value.Replace("\"", "\"\"") + "\"" : value;
     }
 
     private static async Task<ImportJob> FindAsync(HeraldDb db, Caller caller, long id, CancellationToken ct) =>

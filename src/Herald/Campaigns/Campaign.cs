@@ -30,6 +30,10 @@ public sealed class Campaign
     public string? SendWindow { get; set; }
     /// <summary>JSON array of variants [{name, weight, content}] or null.</summary>
     public string? Variants { get; set; }
+    /// <summary>JSON A/B test phase {testPercent, metric, waitFor} (<c>Tracking.AbTestDefinition</c>) or null.</summary>
+    public string? AbTest { get; set; }
+    /// <summary>JSON tracking switches {opens, clicks, textLinks} (<c>Tracking.CampaignTracking</c>) or null for the defaults.</summary>
+    public string? Tracking { get; set; }
     public int? RateLimitPerSecond { get; set; }
     public int? RateLimitPerMinute { get; set; }
     public bool TestMode { get; set; }
@@ -103,8 +107,17 @@ public sealed class CampaignRun
     public int Converted { get; set; }
     public int Unsubscribed { get; set; }
     public int Bounced { get; set; }
+    /// <summary>Every open and click (machines included), the machine ones among them, every conversion and their value.</summary>
+    public int OpensTotal { get; set; }
+    public int ClicksTotal { get; set; }
+    public int MachineOpens { get; set; }
+    public int MachineClicks { get; set; }
+    public int Conversions { get; set; }
+    public decimal ConversionValue { get; set; }
     /// <summary>JSON with the A/B decision (winner, figures) when the run had a test phase.</summary>
     public string? AbDecision { get; set; }
+    /// <summary>When the run's A/B test phase ends (set while testing, cleared by the one node that decides).</summary>
+    public DateTime? AbDecideAt { get; set; }
 }
 
 /// <summary>Run statuses. Workers claim deliveries only of runs that are <see cref="Running"/>.</summary>
@@ -142,6 +155,8 @@ internal sealed class CampaignMap : IEntityTypeConfiguration<Campaign>
         b.Property(x => x.Schedule).IsJson();
         b.Property(x => x.SendWindow).IsJson();
         b.Property(x => x.Variants).IsJson();
+        b.Property(x => x.AbTest).IsJson();
+        b.Property(x => x.Tracking).IsJson();
         b.Property(x => x.CreatedBy).HasMaxLength(64);
         b.Property(x => x.SubmittedBy).HasMaxLength(64);
         b.Property(x => x.ApprovedBy).HasMaxLength(64);
@@ -164,6 +179,9 @@ internal sealed class CampaignRunMap : IEntityTypeConfiguration<CampaignRun>
         b.Property(x => x.StatusReason).HasMaxLength(500);
         b.Property(x => x.ClaimedBy).HasMaxLength(100);
         b.Property(x => x.AbDecision).IsJson();
+        b.Property(x => x.ConversionValue).HasPrecision(18, 2);
+        // The A/B decider's due query: only runs still testing are in it.
+        b.HasIndex(x => x.AbDecideAt).HasFilter("ab_decide_at IS NOT NULL");
         // The scheduler's "next due run" query: status = scheduled ORDER BY scheduled_for.
         b.HasIndex(x => new { x.Status, x.ScheduledFor });
         b.HasIndex(x => new { x.CampaignId, x.Occurrence }).IsUnique();

@@ -7,6 +7,7 @@ using Herald.Common;
 using Herald.Scheduling;
 using Herald.Storage;
 using Herald.Templates;
+using Herald.Tracking;
 using Herald.Workspaces;
 using Microsoft.EntityFrameworkCore;
 
@@ -351,6 +352,10 @@ public sealed class CampaignService(
             }
             if (variants.Sum(x => x.Weight) <= 0) v.Add("variants", "The variants' weights must add up to more than 0.");
         }
+        // An A/B test phase needs the variants it tests; {} removes it, absent keeps it.
+        var abTest = input.AbTest is not null ? AbTestDefinition.Validate(input.AbTest, variants, v)
+            : AbTestDefinition.Parse(c.AbTest) is { } kept ? AbTestDefinition.Validate(new AbTestInput { TestPercent = kept.TestPercent, Metric = kept.Metric, WaitFor = kept.WaitFor }, variants, v)
+            : null;
 
         int? perSecond = input.RateLimit is null ? c.RateLimitPerSecond : input.RateLimit.PerSecond;
         int? perMinute = input.RateLimit is null ? c.RateLimitPerMinute : input.RateLimit.PerMinute;
@@ -383,6 +388,8 @@ public sealed class CampaignService(
         c.Schedule = JsonSerializer.Serialize(scheduleDef, Stored);
         c.SendWindow = windowDef is null ? null : JsonSerializer.Serialize(windowDef, Stored);
         c.Variants = variants is null ? null : JsonSerializer.Serialize(variants, Stored);
+        c.AbTest = abTest is null ? null : JsonSerializer.Serialize(abTest, Stored);
+        c.Tracking = input.Tracking is null ? c.Tracking : JsonSerializer.Serialize(input.Tracking.ApplyTo(LinkTracker.Settings(c.Tracking)), Stored);
         c.RateLimitPerSecond = perSecond;
         c.RateLimitPerMinute = perMinute;
         c.TestMode = input.TestMode ?? c.TestMode;

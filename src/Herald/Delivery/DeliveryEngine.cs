@@ -56,6 +56,8 @@ public sealed class DeliveryEngine(
         public required Dictionary<string, JsonElement?> VariantContent { get; init; }
         /// <summary>The campaign's product (template scope) and media (WhatsApp header, push image).</summary>
         public Assets.CampaignMedia Media { get; init; } = Assets.CampaignMedia.None;
+        /// <summary>Open pixel, click links and unsubscribe URL of the run's messages (prepared with the context).</summary>
+        public Tracking.RunTracking Tracking { get; set; } = Herald.Tracking.RunTracking.None;
     }
 
     // ---------------------------------------------------------------- claim
@@ -118,6 +120,7 @@ public sealed class DeliveryEngine(
             await beat;
         }
         await RecordAsync(db, outcomes, ct);
+        await RecordRunStatsAsync(db, claimed, outcomes, ct);
         return new BatchResult(claimed.Count, outcomes.Count(o => o.Status == DeliveryStatus.Sent), outcomes.Count(o => o.Status == DeliveryStatus.Failed),
             outcomes.Count(o => o.Status == DeliveryStatus.Pending && o.Reason == "retry"), outcomes.Count(o => o.Status == DeliveryStatus.Pending && o.Reason != "retry"),
             outcomes.Count(o => o.Status == DeliveryStatus.Skipped));
@@ -219,7 +222,8 @@ public sealed class DeliveryEngine(
             RenderedMessage? rendered = null;
             try
             {
-                rendered = compiled?.Render(new RenderScope(contact, ctx.Workspace.Name, ctx.Campaign.Id, ctx.Campaign.Name, Product: ctx.Media.Product));
+                rendered = compiled?.Render(new RenderScope(contact, ctx.Workspace.Name, ctx.Campaign.Id, ctx.Campaign.Name,
+                    UnsubscribeUrl: ctx.Tracking.UnsubscribeUrl(row.Id), Product: ctx.Media.Product));
             }
             catch (Exception e)
             {
@@ -230,6 +234,7 @@ public sealed class DeliveryEngine(
                 outcomes.Add(new Outcome(row.Id, DeliveryStatus.Failed, now, null, "render_error", Trim(error ?? "nothing to render"), "permanent", row.Attempts));
                 continue;
             }
+            rendered = ctx.Tracking.Apply(row.Variant, row.Channel, row.Id, rendered);
             messages.Add(new OutgoingMessage(row.Id, row.WorkspaceId, row.CampaignId, row.RunId, row.ContactId, row.Channel, row.Address, ctx.Media.ApplyTo(row.Channel, rendered)));
         }
 
@@ -280,7 +285,12 @@ public sealed class DeliveryEngine(
                 outcomes.Add(new Outcome(m.DeliveryId, DeliveryStatus.Failed, now, null, r.ErrorCode, Trim(r.ErrorText),
                     r.Failure == FailureKind.Transient ? "retries_exhausted" : "permanent", a));
         }
-        if (suppress.Count > 0) await SuppressAsync(suppress, now, ct);
+        if (suppress.Count > 0)
+        {
+            await SuppressAsync(suppress, now, ct);
+            var bounced = suppress.Select(m => m.DeliveryId).ToHashSet();
+            await CountBouncesAsync(items.Select(x => x.Row).Where(r => bounced.Contains(r.Id)), now, ct);
+        }
         return outcomes;
     }
 
@@ -321,12 +331,7 @@ public sealed class DeliveryEngine(
     {
         try
         {
-            var content = ctx.Content;
-            if (variant is not null && ctx.VariantContent.GetValueOrDefault(variant) is { } vc)
-            {
-                var v = JsonSerializer.Deserialize<ChannelContent>(vc.GetRawText(), RunStarter.StoredJson);
-                if (v is not null) content = Merge(content, v);
-            }
+            var content = ctx.Tracking.ContentFor(variant, channel, ContentFor(ctx, variant));
             using var scope = scopes.CreateScope();
             var renderer = scope.ServiceProvider.GetRequiredService<IMessageRenderer>();
             return (renderer.Compile(channel, content), null);
@@ -336,6 +341,14 @@ public sealed class DeliveryEngine(
             log.LogWarning(e, "Content of campaign {CampaignId} for {Channel} does not compile", ctx.Campaign.Id, channel);
             return (null, e is Common.ValidationFailedException v ? string.Join(" ", v.Errors.Select(x => $"{x.Key}: {string.Join(" ", x.Value)}")) : e.Message);
         }
+    }
+
+    /// <summary>The content a variant sends: the campaign's, with what the variant changes.</summary>
+    private static ChannelContent ContentFor(RunContext ctx, string? variant)
+    {
+        if (variant is null || ctx.VariantContent.GetValueOrDefault(variant) is not { } vc) return ctx.Content;
+        var v = JsonSerializer.Deserialize<ChannelContent>(vc.GetRawText(), RunStarter.StoredJson);
+        return v is null ? ctx.Content : Merge(ctx.Content, v);
     }
 
     /// <summary>A variant's content replaces the campaign's per channel it names.</summary>
@@ -360,7 +373,7 @@ public sealed class DeliveryEngine(
         var campaign = await db.Set<Campaign>().AsNoTracking().FirstAsync(c => c.Id == run.CampaignId, ct);
         var ws = await db.Set<Workspace>().AsNoTracking().FirstAsync(w => w.Id == run.WorkspaceId, ct);
         var content = await RunStarter.EffectiveContentAsync(db, campaign, ct);
-        return new RunContext
+        var ctx = new RunContext
         {
             Campaign = campaign,
             Workspace = ws,
@@ -372,6 +385,23 @@ public sealed class DeliveryEngine(
             Media = await scope.ServiceProvider.GetRequiredService<Assets.CampaignAssets>().LoadAsync(campaign, content, ct),
             VariantContent = RunStarter.ParseVariants(campaign.Variants).ToDictionary(v => v.Name, v => v.Content),
         };
+        ctx.Tracking = await PlanTrackingAsync(scope.ServiceProvider, ctx, ct);
+        return ctx;
+    }
+
+    /// <summary>
+    /// Rewrites each variant's content for tracking and stores its links, once per run and node, before any of the
+    /// run's messages is sent (a variant whose content does not parse is left to <see cref="Compile"/> to report).
+    /// </summary>
+    private static Task<Tracking.RunTracking> PlanTrackingAsync(IServiceProvider sp, RunContext ctx, CancellationToken ct)
+    {
+        var contents = new List<(string?, ChannelContent)> { (null, ctx.Content) };
+        foreach (var name in ctx.VariantContent.Keys)
+        {
+            try { contents.Add((name, ContentFor(ctx, name))); }
+            catch (JsonException) { }
+        }
+        return sp.GetRequiredService<Tracking.LinkTracker>().PlanAsync(ctx.Campaign, ctx.Workspace.Name, ctx.Media.Product, contents, ct);
     }
 
     /// <summary>Adds addresses the provider rejected for good to the suppression list (one statement).</summary>
@@ -493,6 +523,29 @@ public sealed class DeliveryEngine(
     private static void WriteNullable(Utf8JsonWriter w, string? s)
     {
         if (s is null) w.WriteNullValue(); else w.WriteStringValue(s);
+    }
+
+    /// <summary>
+    /// The batch's settled rows into the per-variant and per-minute counters (stats timeline, A/B figures): one upsert
+    /// per run, variant and minute. After the record statement, not in it: a lost lease (rare) may count a row twice here.
+    /// </summary>
+    private static Task RecordRunStatsAsync(HeraldDb db, List<Claimed> claimed, List<Outcome> outcomes, CancellationToken ct)
+    {
+        var rows = claimed.ToDictionary(c => c.Id);
+        // A settled outcome's NextAt is the time it settled (the engine's clock).
+        return Tracking.RunStats.ApplyAsync(db, outcomes.Where(o => o.Status is DeliveryStatus.Sent or DeliveryStatus.Failed or DeliveryStatus.Skipped)
+            .Select(o => new Tracking.StatDelta(rows[o.Id].RunId, rows[o.Id].Variant, o.NextAt)
+            {
+                Sent = o.Status == DeliveryStatus.Sent ? 1 : 0, Failed = o.Status == DeliveryStatus.Failed ? 1 : 0, Skipped = o.Status == DeliveryStatus.Skipped ? 1 : 0,
+            }), Tracking.StatParts.Breakdown, ct);
+    }
+
+    /// <summary>Hard bounces (the provider asked to suppress the address) into the run's and variant's bounced counters.</summary>
+    private async Task CountBouncesAsync(IEnumerable<Claimed> bounced, DateTime now, CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<HeraldDb>();
+        await Tracking.RunStats.ApplyAsync(db, bounced.Select(r => new Tracking.StatDelta(r.RunId, r.Variant, now) { Bounced = 1 }), Tracking.StatParts.All, ct);
     }
 
     /// <summary>Publishes progress from the counters just returned; only a finished or failing run costs another query.</summary>

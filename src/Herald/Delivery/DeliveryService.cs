@@ -22,57 +22,8 @@ public sealed class DeliveryService(HeraldDb db, AuditLog audit, ChannelRouter r
         await db.Set<Campaign>().AsNoTracking().FirstOrDefaultAsync(c => c.Id == id && c.WorkspaceId == caller.WorkspaceId, ct)
         ?? throw new NotFoundException("Campaign");
 
-    private static double Rate(int part, int whole) => whole <= 0 ? 0 : Math.Round((double)part / whole, 4);
-
-    public async Task<CampaignStatsDto> StatsAsync(Caller caller, long campaignId, long? runId, CancellationToken ct)
-    {
-        var campaign = await CampaignAsync(caller, campaignId, ct);
-        var q = db.Set<CampaignRun>().AsNoTracking().Where(r => r.CampaignId == campaignId && r.WorkspaceId == caller.WorkspaceId);
-        if (runId is { } rid) q = q.Where(r => r.Id == rid);
-        var runs = await q.ToListAsync(ct);
-        if (runId is not null && runs.Count == 0) throw new NotFoundException("Run");
-        int S(Func<CampaignRun, int> f) => runs.Sum(f);
-        var ids = runs.Select(r => r.Id).ToList();
-        var variants = new List<VariantStats>();
-        if (!string.IsNullOrEmpty(campaign.Variants) && ids.Count > 0)
-        {
-            var rows = await db.Set<DeliveryRow>().AsNoTracking().Where(d => d.RunId != null && ids.Contains(d.RunId.Value) && d.Variant != null)
-                .GroupBy(d => new { d.Variant, d.Status })
-                .Select(g => new { g.Key.Variant, g.Key.Status, N = g.Count(), Opened = g.Count(x => x.OpenedAt != null), Clicked = g.Count(x => x.ClickedAt != null) })
-                .ToListAsync(ct);
-            variants = rows.GroupBy(r => r.Variant!).OrderBy(g => g.Key).Select(g => new VariantStats(g.Key, g.Sum(x => x.N),
-                g.Where(x => x.Status is DeliveryStatus.Sent or DeliveryStatus.Delivered or DeliveryStatus.Read).Sum(x => x.N),
-                g.Where(x => x.Status == DeliveryStatus.Failed).Sum(x => x.N), g.Where(x => x.Status == DeliveryStatus.Skipped).Sum(x => x.N),
-                g.Sum(x => x.Opened), g.Sum(x => x.Clicked))).ToList();
-        }
-        var timeline = new List<TimelinePoint>();
-        if (ids.Count > 0)
-        {
-            var minute = db.IsPostgres ? "to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI')" : "substr(finished_at, 1, 16)";
-            var runList = string.Join(",", ids.Select(i => i.ToString(CultureInfo.InvariantCulture)));
-            // Minute buckets of finished deliveries over the run's rows (unique index prefix run_id); read-time only.
-            timeline = await Sql.QueryAsync(db, $"""
-                SELECT {minute} AS m,
-                       SUM(CASE WHEN status IN ('sent', 'delivered', 'read') THEN 1 ELSE 0 END),
-                       SUM(CASE WHEN status IN ('delivered', 'read') THEN 1 ELSE 0 END),
-                       SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END)
-                FROM delivery WHERE run_id IN ({runList}) AND finished_at IS NOT NULL AND status IN ('sent', 'delivered', 'read', 'failed')
-                GROUP BY m ORDER BY m
-                """, r => new TimelinePoint(DateTime.SpecifyKind(DateTime.ParseExact(r.GetString(0).Replace(' ', 'T'), "yyyy-MM-ddTHH:mm", CultureInfo.InvariantCulture), DateTimeKind.Utc),
-                    Convert.ToInt32(r.GetValue(1)), Convert.ToInt32(r.GetValue(2)), Convert.ToInt32(r.GetValue(3))), ct);
-        }
-        var sent = S(r => r.Sent);
-        var started = runs.Where(r => r.StartedAt != null).Select(r => r.StartedAt).Min();
-        var active = runs.Any(r => r.FinishedAt is null && r.StartedAt is not null);
-        DateTime? completed = runs.Count > 0 && !active ? runs.Max(r => r.FinishedAt) : null;
-        var latest = runs.OrderByDescending(r => r.Id).FirstOrDefault();
-        return new CampaignStatsDto(campaign.Id.ToString(), runId?.ToString(), runId is null ? campaign.Status : latest?.Status ?? campaign.Status,
-            runId is null ? campaign.StatusReason ?? latest?.StatusReason : latest?.StatusReason,
-            S(r => r.Total), S(r => r.Pending), sent, S(r => r.Delivered), S(r => r.Read), S(r => r.Failed), S(r => r.Skipped), S(r => r.Unknown),
-            S(r => r.Opened), S(r => r.Clicked), S(r => r.Converted), S(r => r.Unsubscribed), S(r => r.Bounced),
-            Rate(S(r => r.Delivered), sent), Rate(S(r => r.Opened), sent), Rate(S(r => r.Clicked), sent), Rate(S(r => r.Converted), sent),
-            started, completed, started is { } s && completed is { } c ? (c - s).TotalSeconds : null, campaign.NextRunAt, variants, timeline);
-    }
+    public async Task<CampaignStatsDto> StatsAsync(Caller caller, long campaignId, long? runId, CancellationToken ct) =>
+        await new Tracking.CampaignStatsReader(db).ReadAsync(await CampaignAsync(caller, campaignId, ct), runId, ct);
 
     public async Task<Paged<CampaignSummaryDto>> AnalyticsAsync(Caller caller, PageRequest page, CancellationToken ct)
     {
@@ -81,16 +32,7 @@ public sealed class DeliveryService(HeraldDb db, AuditLog audit, ChannelRouter r
         var campaigns = await q.OrderByDescending(c => c.Id).Skip(page.Skip).Take(page.Limit).ToListAsync(ct);
         var ids = campaigns.Select(c => c.Id).ToList();
         var runs = await db.Set<CampaignRun>().AsNoTracking().Where(r => ids.Contains(r.CampaignId)).ToListAsync(ct);
-        var items = campaigns.Select(c =>
-        {
-            var rs = runs.Where(r => r.CampaignId == c.Id).ToList();
-            int S(Func<CampaignRun, int> f) => rs.Sum(f);
-            var sent = S(r => r.Sent);
-            return new CampaignSummaryDto(c.Id.ToString(), c.Name, c.Status, c.Channels, rs.Count, S(r => r.Total), S(r => r.Pending), sent,
-                S(r => r.Delivered), S(r => r.Failed), S(r => r.Skipped), S(r => r.Unknown), S(r => r.Opened), S(r => r.Clicked), S(r => r.Converted),
-                Rate(S(r => r.Delivered), sent), Rate(S(r => r.Opened), sent), Rate(S(r => r.Clicked), sent), Rate(S(r => r.Converted), sent),
-                rs.Max(r => r.StartedAt));
-        }).ToList();
+        var items = campaigns.Select(c => Tracking.CampaignStatsReader.Summary(c, runs.Where(r => r.CampaignId == c.Id).ToList())).ToList();
         return new Paged<CampaignSummaryDto>(items, total, page.Page, page.Limit);
     }
 
@@ -120,32 +62,49 @@ public sealed class DeliveryService(HeraldDb db, AuditLog audit, ChannelRouter r
         return new Paged<DeliveryDto>(rows.Select(DeliveryDto.From).ToList(), total, page.Page, page.Limit);
     }
 
-    /// <summary>Streams every matching delivery as CSV (no paging), keyset by id so memory stays flat.</summary>
+    /// <summary>
+    /// Streams every matching delivery as CSV (no paging) with its tracking events, keyset by id so memory stays flat:
+    /// first open and click, counts, and every event in one cell (<c>type time [machine] [url|value currency|channels]</c>).
+    /// </summary>
     public async Task WriteCsvAsync(Caller caller, long campaignId, string? status, long? runId, Stream output, CancellationToken ct)
     {
         var q = await DeliveriesQueryAsync(caller, campaignId, status, runId, ct);
+        var links = await db.Set<Tracking.TrackedLink>().AsNoTracking().Where(l => l.CampaignId == campaignId).ToDictionaryAsync(l => l.Id, l => l.Url, ct);
         await using var w = new StreamWriter(output, new UTF8Encoding(false), 64 * 1024);
-        await w.WriteLineAsync("id,run_id,contact_id,channel,address,variant,status,reason,attempts,error_code,error_text,provider_message_id,sent_at,finished_at");
+        await w.WriteLineAsync("id,run_id,contact_id,channel,address,variant,status,reason,attempts,error_code,error_text,provider_message_id,sent_at,finished_at," +
+            "opened_at,clicked_at,opens,clicks,unsubscribed,conversions,conversion_value,events");
         long after = 0;
         while (true)
         {
             var a = after;
             var rows = await q.Where(d => d.Id > a).OrderBy(d => d.Id).Take(5000).ToListAsync(ct);
             if (rows.Count == 0) break;
+            var ids = rows.Select(d => d.Id).ToList();
+            var events = (await db.Set<Tracking.DeliveryEvent>().AsNoTracking().Where(e => ids.Contains(e.DeliveryId)).ToListAsync(ct))
+                .OrderBy(e => e.At).ThenBy(e => e.Id).ToLookup(e => e.DeliveryId);
             foreach (var d in rows)
+            {
+                var ev = events[d.Id].ToList();
+                int N(string type) => ev.Count(e => e.Type == type);
                 await w.WriteLineAsync(string.Join(',', new[] { d.Id.ToString(CultureInfo.InvariantCulture), d.RunId?.ToString(CultureInfo.InvariantCulture),
                     d.ContactId.ToString(CultureInfo.InvariantCulture), d.Channel, d.Address, d.Variant, d.Status, d.Reason, d.Attempts.ToString(CultureInfo.InvariantCulture),
-                    d.ErrorCode, d.ErrorText, d.ProviderMessageId, d.SentAt?.ToString("O"), d.FinishedAt?.ToString("O") }.Select(Csv)));
+                    d.ErrorCode, d.ErrorText, d.ProviderMessageId, d.SentAt?.ToString("O"), d.FinishedAt?.ToString("O"), d.OpenedAt?.ToString("O"), d.ClickedAt?.ToString("O"),
+                    N(Tracking.DeliveryEventTypes.Opened).ToString(CultureInfo.InvariantCulture), N(Tracking.DeliveryEventTypes.Clicked).ToString(CultureInfo.InvariantCulture),
+                    N(Tracking.DeliveryEventTypes.Unsubscribed) > 0 ? "true" : "false", N(Tracking.DeliveryEventTypes.Converted).ToString(CultureInfo.InvariantCulture),
+                    ev.Sum(e => e.Value ?? 0).ToString(CultureInfo.InvariantCulture), string.Join("; ", ev.Select(e => Describe(e, links))) }.Select(Csv.Cell)));
+            }
             after = rows[^1].Id;
         }
     }
 
-    private static string Csv(string? v)
+    private static string Describe(Tracking.DeliveryEvent e, IReadOnlyDictionary<long, string> links)
     {
-        if (string.IsNullOrEmpty(v)) return "";
-        // Cells starting with = + - @ are neutralized against spreadsheet formula injection.
-        if (v[0] is '=' or '+' or '-' or '@') v = "'" + v;
-        return v.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + v.Replace("\"", "\"\"") + "\"" : v;
+        var s = $"{e.Type} {e.At:O}";
+        if (e.Machine) s += $" machine:{e.Detail}";
+        if (e.LinkId is { } l) s += " " + links.GetValueOrDefault(l);
+        if (e.Value is { } v) s += string.Create(CultureInfo.InvariantCulture, $" {v} {e.Currency}").TrimEnd();
+        if (!e.Machine && e.Type == Tracking.DeliveryEventTypes.Unsubscribed) s += " " + e.Detail;
+        return s;
     }
 
     public async Task<Paged<OutboxDto>> OutboxAsync(Caller caller, long? campaignId, PageRequest page, CancellationToken ct)
@@ -176,6 +135,10 @@ public sealed class DeliveryService(HeraldDb db, AuditLog audit, ChannelRouter r
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         foreach (var runId in runs)
         {
+            // The variant counters give the re-queued failures back too (their sends count again when they settle).
+            var byVariant = await db.Set<DeliveryRow>().Where(d => d.RunId == runId && d.Status == DeliveryStatus.Failed && d.Variant != null)
+                .GroupBy(d => d.Variant).Select(g => new { Variant = g.Key, N = g.Count() }).ToListAsync(ct);
+            await Tracking.RunStats.ApplyAsync(db, byVariant.Select(x => new Tracking.StatDelta(runId, x.Variant, now) { Failed = -x.N }), Tracking.StatParts.Variant, ct);
             var n = await Sql.ExecAsync(db, """
                 UPDATE delivery SET status = 'pending', attempts = 0, next_attempt_at = @now, reason = NULL, error_code = NULL, error_text = NULL, finished_at = NULL
                 WHERE run_id = @r AND status = 'failed'

@@ -6,6 +6,7 @@ using Herald.Campaigns;
 using Herald.Channels;
 using Herald.Storage;
 using Herald.Templates;
+using Herald.Tracking;
 using Herald.Workspaces;
 using Microsoft.EntityFrameworkCore;
 
@@ -21,6 +22,9 @@ public sealed class RunStarter(HeraldDb db, IAudienceQuery audience, ChannelRout
 {
     /// <summary>Runs at least this large refresh the delivery table's planner statistics when they start.</summary>
     private const int AnalyzeThreshold = 10_000;
+
+    /// <summary>The due time of A/B held-back deliveries: never, until the decider gives them the winner.</summary>
+    internal static readonly DateTime HeldUntil = new(9999, 1, 1, 0, 0, 0, DateTimeKind.Utc);
 
     internal static readonly JsonSerializerOptions StoredJson = new(JsonSerializerDefaults.Web);
 
@@ -40,6 +44,7 @@ public sealed class RunStarter(HeraldDb db, IAudienceQuery audience, ChannelRout
         var configIds = new Dictionary<string, long?>();
         foreach (var ch in channels) configIds[ch] = await router.DefaultConfigIdAsync(db, ws.Id, ch, now, ct);
         var content = await EffectiveContentAsync(db, campaign, ct);
+        var abPhase = ParseVariants(campaign.Variants).Count >= 2 ? AbTestDefinition.Parse(campaign.AbTest) : null;
         // Most workspaces have no suppressions on a channel: then the per-recipient probe is left out of the plan.
         var suppressions = await db.Set<Suppression>().AnyAsync(s => s.WorkspaceId == ws.Id && channels.Contains(s.Channel), ct);
 
@@ -47,23 +52,27 @@ public sealed class RunStarter(HeraldDb db, IAudienceQuery audience, ChannelRout
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         var inserted = 0;
         if (campaign.ChannelMode == "fallback")
-            inserted += await InsertAsync(run, campaign, ws, fragment, channels, fallback: true, configIds, content, suppressions, now, ct);
+            inserted += await InsertAsync(run, campaign, ws, fragment, channels, fallback: true, configIds, content, suppressions, abPhase, now, ct);
         else
             foreach (var ch in channels)
-                inserted += await InsertAsync(run, campaign, ws, fragment, [ch], fallback: false, configIds, content, suppressions, now, ct);
+                inserted += await InsertAsync(run, campaign, ws, fragment, [ch], fallback: false, configIds, content, suppressions, abPhase, now, ct);
 
         // RunCountersFromRows: counters are set (not added) from the rows, so a repeated start cannot double them.
-        var counts = await Sql.QueryAsync(db, "SELECT status, COUNT(*) FROM delivery WHERE run_id = @r GROUP BY status",
-            r => (Status: r.GetString(0), Count: Convert.ToInt32(r.GetValue(1))), ct, ("r", runId));
+        var counts = await Sql.QueryAsync(db, "SELECT variant, status, COUNT(*) FROM delivery WHERE run_id = @r GROUP BY variant, status",
+            r => (Variant: r.NullableString(0), Status: r.GetString(1), Count: Convert.ToInt32(r.GetValue(2))), ct, ("r", runId));
         int Count(params string[] s) => counts.Where(c => s.Contains(c.Status)).Sum(c => c.Count);
-        var moved = await Sql.ExecAsync(db, """
+        var abTest = abPhase is null ? null : new AbTestState(AbTestState.Testing, abPhase.Metric, abPhase.TestPercent, abPhase.WaitFor, now + abPhase.Wait);
+        var moved = await Sql.ExecAsync(db, $"""
             UPDATE campaign_run SET status = 'running', started_at = COALESCE(started_at, @now), total = @total,
-                pending = @pending, skipped = @skipped, sent = @sent, failed = @failed, unknown = @unknown
+                pending = @pending, skipped = @skipped, sent = @sent, failed = @failed, unknown = @unknown,
+                ab_decision = COALESCE({(db.IsPostgres ? "CAST(@ab AS jsonb)" : "@ab")}, ab_decision), ab_decide_at = @ab_at
             WHERE id = @r AND status IN ('scheduled', 'starting')
             """, ct, ("now", db.IsPostgres ? now : Sql.SqliteTime(now)), ("total", counts.Sum(c => c.Count)),
             ("pending", Count(DeliveryStatus.Pending, DeliveryStatus.Sending)), ("skipped", Count(DeliveryStatus.Skipped)),
             ("sent", Count(DeliveryStatus.Sent, DeliveryStatus.Delivered, DeliveryStatus.Read)), ("failed", Count(DeliveryStatus.Failed)),
-            ("unknown", Count(DeliveryStatus.Unknown)), ("r", runId));
+            ("unknown", Count(DeliveryStatus.Unknown)), ("ab", abTest?.ToJson()),
+            ("ab_at", abTest is null ? null : db.IsPostgres ? abTest.DecideAt : Sql.SqliteTime(abTest.DecideAt)), ("r", runId));
+        if (moved == 1) await VariantCountersAsync(runId, counts, now, ct);
         await tx.CommitAsync(ct);
         // DeliveryAnalyze: a large run changes the delivery table's shape at once; until autovacuum gets to it
         // the planner walks the claim query with stale statistics (measured: 4k msg/s for the first minute of a
@@ -74,6 +83,13 @@ public sealed class RunStarter(HeraldDb db, IAudienceQuery audience, ChannelRout
         signal.Wake();
         await completion.CheckRunsAsync(db, [runId], ct);
     }
+
+    /// <summary>Per-variant totals of a run that just started (A/B figures and per-variant stats move from here).</summary>
+    private Task VariantCountersAsync(long runId, List<(string? Variant, string Status, int Count)> counts, DateTime now, CancellationToken ct) =>
+        RunStats.ApplyAsync(db, counts.Where(c => c.Variant is not null).GroupBy(c => c.Variant).Select(g => new StatDelta(runId, g.Key, now)
+        {
+            Total = g.Sum(c => c.Count), Skipped = g.Where(c => c.Status == DeliveryStatus.Skipped).Sum(c => c.Count),
+        }), StatParts.Variant, ct);
 
     /// <summary>
     /// The content a campaign sends: its inline content, with the channels it leaves empty taken from its
@@ -118,20 +134,31 @@ public sealed class RunStarter(HeraldDb db, IAudienceQuery audience, ChannelRout
     /// A/B variant by weight from a multiplicative hash of the contact id (Knuth): the same contact always
     /// gets the same variant, with no random state, in plain SQL both providers run.
     /// </summary>
-    internal static string VariantSql(List<VariantSpec> variants, string idColumn)
+    internal static string VariantSql(List<VariantSpec> variants, string idColumn, AbTestDefinition? abTest = null)
     {
         if (variants.Count == 0) return "NULL";
+        var hash = HashSql(idColumn);
+        // With a test phase, the test share (hash below testPercent) is spread over the whole weight range again;
+        // the rest gets no variant until the winner is known.
+        var scaled = abTest is null ? hash : $"({hash} * 100 / {abTest.TestPercent})";
         var total = variants.Sum(v => v.Weight);
         var sb = new StringBuilder($"CASE ");
+        if (abTest is not null) sb.Append(CultureInfo.InvariantCulture, $"WHEN {HoldbackSql(idColumn, abTest)} THEN NULL ");
         double acc = 0;
         for (var i = 0; i < variants.Count; i++)
         {
             acc += variants[i].Weight;
             var bound = i == variants.Count - 1 ? 10000 : (int)Math.Round(acc / total * 10000);
-            sb.Append(CultureInfo.InvariantCulture, $"WHEN ((({idColumn} * 2654435761) % 4294967296) % 10000) < {bound} THEN '{variants[i].Name.Replace("'", "''")}' ");
+            sb.Append(CultureInfo.InvariantCulture, $"WHEN {scaled} < {bound} THEN '{variants[i].Name.Replace("'", "''")}' ");
         }
         return sb.Append("ELSE NULL END").ToString();
     }
+
+    private static string HashSql(string idColumn) => $"((({idColumn} * 2654435761) % 4294967296) % 10000)";
+
+    /// <summary>True for contacts outside an A/B test share: they wait for the winner.</summary>
+    internal static string HoldbackSql(string idColumn, AbTestDefinition abTest) =>
+        string.Create(CultureInfo.InvariantCulture, $"{HashSql(idColumn)} >= {abTest.TestPercent * 100}");
 
     /// <summary>The same assignment in C# (tests and test-send use it).</summary>
     public static string? VariantFor(long contactId, IReadOnlyList<(string Name, double Weight)> variants)
@@ -177,7 +204,7 @@ public sealed class RunStarter(HeraldDb db, IAudienceQuery audience, ChannelRout
     /// (contact indexes), so the address is already deduplicated within a channel.
     /// </summary>
     private async Task<int> InsertAsync(CampaignRun run, Campaign campaign, Workspace ws, SqlFragment audience, List<string> channels,
-        bool fallback, Dictionary<string, long?> configIds, ChannelContent content, bool suppressions, DateTime now, CancellationToken ct)
+        bool fallback, Dictionary<string, long?> configIds, ChannelContent content, bool suppressions, AbTestDefinition? abTest, DateTime now, CancellationToken ct)
     {
         string Suppressed(string ch, string addr) => suppressions ? RunStarter.Suppressed(ch, addr) : "(1 = 0)";
         string chExpr;
@@ -200,11 +227,14 @@ public sealed class RunStarter(HeraldDb db, IAudienceQuery audience, ChannelRout
             ? $"WHEN (SELECT COUNT(*) FROM delivery f WHERE f.contact_id = t.id AND f.sent_at >= @cap_since AND f.workspace_id = @ws) >= {cap} THEN 'capped' "
             : "";
         var tx = db.IsPostgres ? "false" : "0";
+        // A/B holdback: pending with reason ab_test and no due time until the decider releases it (AbTestDecider).
+        var reason = abTest is null ? "s.reason" : $"COALESCE(s.reason, CASE WHEN {HoldbackSql("s.id", abTest)} THEN 'ab_test' END)";
+        var nextAt = abTest is null ? "@now" : $"CASE WHEN s.reason IS NULL AND {HoldbackSql("s.id", abTest)} THEN @held ELSE @now END";
         var sql = $"""
             INSERT INTO delivery (workspace_id, run_id, campaign_id, contact_id, channel, address, variant, status, reason,
                 attempts, next_attempt_at, channel_config_id, test, created_at, finished_at)
-            SELECT @ws, @run, @campaign, s.id, s.ch, COALESCE(s.addr, ''), {VariantSql(ParseVariants(campaign.Variants), "s.id")},
-                CASE WHEN s.reason IS NULL THEN 'pending' ELSE 'skipped' END, s.reason, 0, @now, {cfgCase}, {tx}, @now,
+            SELECT @ws, @run, @campaign, s.id, s.ch, COALESCE(s.addr, ''), {VariantSql(ParseVariants(campaign.Variants), "s.id", abTest)},
+                CASE WHEN s.reason IS NULL THEN 'pending' ELSE 'skipped' END, {reason}, 0, {nextAt}, {cfgCase}, {tx}, @now,
                 CASE WHEN s.reason IS NULL THEN NULL ELSE @now END
             FROM (
                 SELECT t.id, t.ch, t.addr,
@@ -228,7 +258,7 @@ public sealed class RunStarter(HeraldDb db, IAudienceQuery audience, ChannelRout
         var ps = new List<(string, object?)>
         {
             ("ws", ws.Id), ("run", run.Id), ("campaign", campaign.Id), ("now", db.IsPostgres ? now : Sql.SqliteTime(now)),
-            ("webhook_url", content.Webhook?.Url ?? ""),
+            ("webhook_url", content.Webhook?.Url ?? ""), ("held", db.IsPostgres ? HeldUntil : Sql.SqliteTime(HeldUntil)),
         };
         if (ws.FrequencyCapMax is not null)
         {

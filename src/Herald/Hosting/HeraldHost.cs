@@ -10,6 +10,7 @@ using Herald.Dashboard;
 using Herald.Delivery;
 using Herald.Journeys;
 using Herald.Storage;
+using Herald.Tracking;
 using Herald.Workspaces;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
@@ -69,6 +70,7 @@ public static class HeraldHost
 
         services.AddDashboard();
         services.AddDelivery(options);
+        services.AddTracking(options);
         services.AddJourneys(options);
         services.AddAssets();
 
@@ -105,6 +107,7 @@ public static class HeraldHost
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseAntiforgery();
+        app.UseRateLimiter();
 
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/health/ready", new HealthCheckOptions
@@ -123,6 +126,7 @@ public static class HeraldHost
         app.MapAuditApi();
         app.MapCampaignsApi();
         app.MapDeliveryApi();
+        app.MapTrackingApi();
         app.MapJourneysApi();
         app.MapAssetsApi();
         app.MapAccountPages();

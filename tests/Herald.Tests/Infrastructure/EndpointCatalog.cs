@@ -84,6 +84,7 @@ public static class EndpointCatalog
         new("POST", "/api/v1/campaigns/{id}/test-send", Role.Editor, new { addresses = new[] { "matrix-test@example.com" } }),
         new("GET", "/api/v1/analytics", Role.Viewer),
         new("GET", "/api/v1/outbox", Role.Viewer),
+        new("POST", "/api/v1/conversions", Role.Editor, new { deliveryId = "1", value = 10, currency = "INR" }),
         new("POST", "/api/v1/journeys", Role.Editor, Seeds.JourneyBody("matrix journey")),
         new("GET", "/api/v1/journeys", Role.Viewer),
         new("GET", "/api/v1/journeys/{id}", Role.Viewer),

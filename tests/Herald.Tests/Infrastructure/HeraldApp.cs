@@ -29,6 +29,12 @@ public class HeraldApp : WebApplicationFactory<Program>, IAsyncLifetime
     /// <summary>Roles the test host plays (default: web only; background services off).</summary>
     public string Roles { get; init; } = "web";
 
+    /// <summary>
+    /// Serve on this real loopback port (Kestrel) instead of the in-memory test server, with <c>Herald:PublicBaseUrl</c>
+    /// pointing at it: links Herald puts in messages can then be fetched with any HTTP client.
+    /// </summary>
+    public int? KestrelPort { get; init; }
+
     /// <summary>Extra configuration (Herald:... keys).</summary>
     public Dictionary<string, string?> Settings { get; } = new();
 
@@ -41,7 +47,12 @@ public class HeraldApp : WebApplicationFactory<Program>, IAsyncLifetime
     {
         _db = await TestDatabase.CreateAsync();
         if (UseFakeTime is { } start) Clock = new FakeTimeProvider(start);
-        _ = Server; // boots the host: migrations run now
+        if (KestrelPort is { } port)
+        {
+            UseKestrel(port);
+            StartServer();
+        }
+        else _ = Server; // boots the host: migrations run now
     }
 
     public new virtual async Task DisposeAsync()
@@ -60,7 +71,7 @@ public class HeraldApp : WebApplicationFactory<Program>, IAsyncLifetime
         builder.UseSetting("Herald:Database:ConnectionString", Database.ConnectionString);
         builder.UseSetting("Herald:DataDirectory", Database.DataDirectory);
         builder.UseSetting("Herald:Roles", Roles);
-        builder.UseSetting("Herald:PublicBaseUrl", "http://herald.test");
+        builder.UseSetting("Herald:PublicBaseUrl", KestrelPort is { } port ? $"http://127.0.0.1:{port}" : "http://herald.test");
         foreach (var (k, v) in Settings) builder.UseSetting(k, v);
         builder.ConfigureTestServices(services =>
         {
@@ -124,7 +135,11 @@ public class HeraldApp : WebApplicationFactory<Program>, IAsyncLifetime
 
     public HttpClient ClientWithKey(string? key)
     {
-        var c = CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+        var c = CreateClient(new WebApplicationFactoryClientOptions
+        {
+            AllowAutoRedirect = false,
+            BaseAddress = KestrelPort is { } port ? new Uri($"http://127.0.0.1:{port}") : new WebApplicationFactoryClientOptions().BaseAddress,
+        });
         if (key is not null) c.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
         return c;
     }

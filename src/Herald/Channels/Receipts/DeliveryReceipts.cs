@@ -43,7 +43,7 @@ public sealed class DeliveryReceipts(HeraldDb db, TimeProvider clock)
         {
             var row = await db.Set<DeliveryRow>().AsNoTracking()
                 .Where(d => d.WorkspaceId == workspaceId && d.ProviderMessageId == providerMessageId)
-                .Select(d => new { d.Id, d.Status, d.RunId, d.DeliveredAt, d.ReadAt })
+                .Select(d => new { d.Id, d.Status, d.RunId, d.Variant, d.DeliveredAt, d.ReadAt })
                 .FirstOrDefaultAsync(ct);
             if (row is null) return ReceiptOutcome.NotFound;
 
@@ -78,6 +78,12 @@ public sealed class DeliveryReceipts(HeraldDb db, TimeProvider clock)
                     .SetProperty(r => r.Read, r => r.Read + m.Read)
                     .SetProperty(r => r.Failed, r => r.Failed + m.Failed)
                     .SetProperty(r => r.Unknown, r => r.Unknown + m.Unknown), ct);
+                // The per-variant figures move with the run (same transaction); the timeline takes what happened at this
+                // minute, not the correction of an earlier sent count (a failure after sent).
+                await Tracking.RunStats.ApplyAsync(db, [new Tracking.StatDelta(runId, row.Variant, when) { Sent = m.Sent, Delivered = m.Delivered, Failed = m.Failed }],
+                    Tracking.StatParts.Variant, ct);
+                await Tracking.RunStats.ApplyAsync(db, [new Tracking.StatDelta(runId, row.Variant, when) { Sent = Math.Max(0, m.Sent), Delivered = m.Delivered, Failed = m.Failed }],
+                    Tracking.StatParts.Minute, ct);
             }
             await tx.CommitAsync(ct);
             return ReceiptOutcome.Applied;
