@@ -11,7 +11,7 @@ namespace Herald.BrowserTests;
 /// The real Herald on a real Kestrel socket (127.0.0.1, free port), SQLite in a temp directory, and
 /// Debian's chromium driven by Playwright (never `playwright install`: HERALD_CHROMIUM or /usr/bin/chromium).
 /// </summary>
-public sealed class BrowserHerald : WebApplicationFactory<Program>, IAsyncLifetime
+public class BrowserHerald : WebApplicationFactory<Program>, IAsyncLifetime
 {
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "herald-browser", Guid.NewGuid().ToString("N"));
     private IPlaywright? _playwright;
