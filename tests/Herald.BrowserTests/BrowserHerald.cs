@@ -64,6 +64,21 @@ public class BrowserHerald : WebApplicationFactory<Program>, IAsyncLifetime
         return await context.NewPageAsync();
     }
 
+    /// <summary>
+    /// A fresh install: the root leads to first-run setup, filled with the admin Priya (priya@example.com,
+    /// correct-horse-1) and the workspace "Acme Retail" in Asia/Kolkata. The caller submits it.
+    /// </summary>
+    public static async Task FillFirstRunSetupAsync(IPage page)
+    {
+        await page.GotoAsync("/");
+        await Assertions.Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/setup$"));
+        await page.GetByLabel("Your name").FillAsync("Priya Admin");
+        await page.GetByLabel("Email").FillAsync("priya@example.com");
+        await page.GetByLabel("Password (8+ characters)").FillAsync("correct-horse-1");
+        await page.GetByLabel("Workspace name").FillAsync("Acme Retail");
+        await page.GetByLabel("Timezone").FillAsync("Asia/Kolkata");
+    }
+
     public new async Task DisposeAsync()
     {
         if (Browser is not null) await Browser.DisposeAsync();

@@ -36,13 +36,7 @@ public sealed class CampaignFlowTests(CampaignFlowHerald app, ITestOutputHelper 
         var page = await app.NewPageAsync();
 
         // First run: the admin and the workspace (India time), then an approver colleague.
-        await page.GotoAsync("/");
-        await Expect(page).ToHaveURLAsync(new Regex("/setup$"));
-        await page.GetByLabel("Your name").FillAsync("Priya Admin");
-        await page.GetByLabel("Email").FillAsync("priya@example.com");
-        await page.GetByLabel("Password (8+ characters)").FillAsync("correct-horse-1");
-        await page.GetByLabel("Workspace name").FillAsync("Acme Retail");
-        await page.GetByLabel("Timezone").FillAsync("Asia/Kolkata");
+        await BrowserHerald.FillFirstRunSetupAsync(page);
         await page.GetByRole(AriaRole.Button, new() { Name = "Create and continue" }).ClickAsync();
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Welcome, Priya Admin" })).ToBeVisibleAsync();
         await page.GotoAsync("/settings/users");
