@@ -11,7 +11,7 @@ namespace Herald.BrowserTests;
 /// The real Herald on a real Kestrel socket (127.0.0.1, free port), SQLite in a temp directory, and
 /// Debian's chromium driven by Playwright (never `playwright install`: HERALD_CHROMIUM or /usr/bin/chromium).
 /// </summary>
-public sealed class BrowserHerald : WebApplicationFactory<Program>, IAsyncLifetime
+public class BrowserHerald : WebApplicationFactory<Program>, IAsyncLifetime
 {
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "herald-browser", Guid.NewGuid().ToString("N"));
     private IPlaywright? _playwright;
@@ -62,6 +62,21 @@ public sealed class BrowserHerald : WebApplicationFactory<Program>, IAsyncLifeti
         });
         context.SetDefaultTimeout(20_000);
         return await context.NewPageAsync();
+    }
+
+    /// <summary>
+    /// A fresh install: the root leads to first-run setup, filled with the admin Priya (priya@example.com,
+    /// correct-horse-1) and the workspace "Acme Retail" in Asia/Kolkata. The caller submits it.
+    /// </summary>
+    public static async Task FillFirstRunSetupAsync(IPage page)
+    {
+        await page.GotoAsync("/");
+        await Assertions.Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/setup$"));
+        await page.GetByLabel("Your name").FillAsync("Priya Admin");
+        await page.GetByLabel("Email").FillAsync("priya@example.com");
+        await page.GetByLabel("Password (8+ characters)").FillAsync("correct-horse-1");
+        await page.GetByLabel("Workspace name").FillAsync("Acme Retail");
+        await page.GetByLabel("Timezone").FillAsync("Asia/Kolkata");
     }
 
     public new async Task DisposeAsync()

@@ -18,13 +18,7 @@ public sealed class DashboardFlowTests(BrowserHerald app, ITestOutputHelper outp
         var page = await app.NewPageAsync();
 
         // The root sends a fresh install to first-run setup.
-        await page.GotoAsync("/");
-        await Expect(page).ToHaveURLAsync(new Regex("/setup$"));
-        await page.GetByLabel("Your name").FillAsync("Priya Admin");
-        await page.GetByLabel("Email").FillAsync("priya@example.com");
-        await page.GetByLabel("Password (8+ characters)").FillAsync("correct-horse-1");
-        await page.GetByLabel("Workspace name").FillAsync("Acme Retail");
-        await page.GetByLabel("Timezone").FillAsync("Asia/Kolkata");
+        await BrowserHerald.FillFirstRunSetupAsync(page);
         await ShotAsync(page, "01-setup");
         await page.GetByRole(AriaRole.Button, new() { Name = "Create and continue" }).ClickAsync();
 

@@ -58,65 +58,26 @@ public static class AudienceApi
 
     private static void MapSegments(RouteGroupBuilder g)
     {
-        g.MapPost("/", async (HttpContext http, SegmentInput input, HeraldDb db, AuditLog audit, TimeProvider clock, CancellationToken ct) =>
+        g.MapPost("/", async (HttpContext http, SegmentInput input, SegmentService svc, CancellationToken ct) =>
         {
-            var caller = http.Current();
-            var (name, filter) = Validate(input);
-            var now = clock.GetUtcNow().UtcDateTime;
-            var s = new Segment { WorkspaceId = caller.WorkspaceId, Name = name, Filter = filter, CreatedAt = now, UpdatedAt = now };
-            db.Add(s);
-            await db.SaveChangesAsync(ct);
-            audit.Record(caller, "segment.create", "segment", s.Id);
-            await db.SaveChangesAsync(ct);
-            return TypedResults.Created($"/api/v1/segments/{s.Id}", SegmentDto.From(s));
+            var s = await svc.CreateAsync(http.Current(), input, ct);
+            return TypedResults.Created($"/api/v1/segments/{s.Id}", s);
         }).RequireRole(Role.Editor);
 
-        g.MapGet("/", async (HttpContext http, int? page, int? limit, HeraldDb db, CancellationToken ct) =>
-        {
-            var caller = http.Current();
-            var pr = PageRequest.From(page, limit);
-            var q = db.Set<Segment>().AsNoTracking().Where(s => s.WorkspaceId == caller.WorkspaceId);
-            var total = await q.LongCountAsync(ct);
-            var rows = await q.OrderByDescending(s => s.Id).Skip(pr.Skip).Take(pr.Limit).ToListAsync(ct);
-            return TypedResults.Ok(new Paged<SegmentDto>(rows.Select(SegmentDto.From).ToList(), total, pr.Page, pr.Limit));
-        }).RequireRole(Role.Viewer);
+        g.MapGet("/", async (HttpContext http, int? page, int? limit, SegmentService svc, CancellationToken ct) =>
+            TypedResults.Ok(await svc.ListAsync(http.Current(), PageRequest.From(page, limit), ct))).RequireRole(Role.Viewer);
 
-        g.MapGet("/{id:long}", async (HttpContext http, long id, HeraldDb db, CancellationToken ct) =>
-            TypedResults.Ok(SegmentDto.From(await FindSegmentAsync(db, http.Current(), id, ct)))).RequireRole(Role.Viewer);
+        g.MapGet("/{id:long}", async (HttpContext http, long id, SegmentService svc, CancellationToken ct) =>
+            TypedResults.Ok(await svc.GetAsync(http.Current(), id, ct))).RequireRole(Role.Viewer);
 
-        g.MapPut("/{id:long}", async (HttpContext http, long id, SegmentInput input, HeraldDb db, AuditLog audit, TimeProvider clock, CancellationToken ct) =>
-        {
-            var caller = http.Current();
-            var s = await FindSegmentAsync(db, caller, id, ct);
-            var (name, filter) = Validate(input);
-            s.Name = name;
-            s.Filter = filter;
-            s.UpdatedAt = clock.GetUtcNow().UtcDateTime;
-            audit.Record(caller, "segment.update", "segment", s.Id);
-            await db.SaveChangesAsync(ct);
-            return TypedResults.Ok(SegmentDto.From(s));
-        }).RequireRole(Role.Editor);
+        g.MapPut("/{id:long}", async (HttpContext http, long id, SegmentInput input, SegmentService svc, CancellationToken ct) =>
+            TypedResults.Ok(await svc.UpdateAsync(http.Current(), id, input, ct))).RequireRole(Role.Editor);
 
-        g.MapDelete("/{id:long}", async (HttpContext http, long id, HeraldDb db, AuditLog audit, CancellationToken ct) =>
+        g.MapDelete("/{id:long}", async (HttpContext http, long id, SegmentService svc, CancellationToken ct) =>
         {
-            var caller = http.Current();
-            var s = await FindSegmentAsync(db, caller, id, ct);
-            db.Remove(s);
-            audit.Record(caller, "segment.delete", "segment", s.Id);
-            await db.SaveChangesAsync(ct);
+            await svc.DeleteAsync(http.Current(), id, ct);
             return TypedResults.NoContent();
         }).RequireRole(Role.Editor);
-    }
-
-    private static (string Name, string Filter) Validate(SegmentInput input)
-    {
-        var v = new Validation();
-        if (string.IsNullOrWhiteSpace(input.Name)) v.Add("name", "The name is required.");
-        else if (input.Name.Trim().Length > 200) v.Add("name", "At most 200 characters.");
-        if (input.Filter is not { ValueKind: JsonValueKind.Object } f) v.Add("filter", "The filter is required (an object).");
-        else FilterCompiler.Parse(f, "filter", v);
-        v.ThrowIfInvalid();
-        return (input.Name!.Trim(), input.Filter!.Value.GetRawText());
     }
 
     internal static async Task<Segment> FindSegmentAsync(HeraldDb db, Caller caller, long id, CancellationToken ct) =>

@@ -13,6 +13,8 @@ public static class AudienceSetup
         services.AddScoped<IAudienceQuery, AudienceQuery>();
         services.AddScoped<AudienceRecipients>();
         services.AddScoped<AudienceService>();
+        services.AddScoped<SegmentService>();
+        services.AddScoped<ImportUploads>();
         services.AddScoped<ContactsApi.IContactScope>(sp => sp.GetRequiredService<AudienceService>());
         services.AddOptions<ImportOptions>().BindConfiguration(ImportOptions.Section);
         services.AddScoped<ImportService>();

@@ -431,12 +431,21 @@ internal sealed class ImportMapping
                 target[i] = mapping.TryGetPropertyValue(h, out var m) ? m?.GetValue<string>() is { Length: > 0 } s ? s : null : null;
                 continue;
             }
-            if (h.Length == 0) continue;
-            var key = new string(h.Where(char.IsLetterOrDigit).ToArray()).ToLowerInvariant();
-            target[i] = Synonyms.TryGetValue(key, out var f) ? f : "attributes." + AttributeKey(h);
+            target[i] = Suggest(h);
         }
         return new ImportMapping(target);
     }
+
+    /// <summary>The field a column goes to without an explicit mapping: a known name (e.g. "E-mail" -> email), else an attribute; null for a blank header.</summary>
+    public static string? Suggest(string header)
+    {
+        if (header.Length == 0) return null;
+        var key = new string(header.Where(char.IsLetterOrDigit).ToArray()).ToLowerInvariant();
+        return Synonyms.TryGetValue(key, out var f) ? f : "attributes." + AttributeKey(header);
+    }
+
+    /// <summary>The fields a column may be mapped to (besides <c>attributes.&lt;key&gt;</c>).</summary>
+    public static IReadOnlyCollection<string> Fields => Targets;
 
     /// <summary>Checks an explicit mapping's targets; errors name <c>mapping.&lt;header&gt;</c>.</summary>
     public static void Validate(JsonObject mapping, Common.Validation v)

@@ -31,10 +31,8 @@ public static class ImportsApi
     {
         var g = app.MapGroup("/api/v1/imports").WithTags("Audience");
 
-        g.MapPost("/", async (HttpContext http, HeraldDb db, AuditLog audit, TimeProvider clock, ImportQueue queue,
-            IOptions<ImportOptions> importOptions, IOptions<HeraldOptions> heraldOptions, CancellationToken ct) =>
+        g.MapPost("/", async (HttpContext http, ImportUploads uploads, IOptions<ImportOptions> importOptions, CancellationToken ct) =>
         {
-            var caller = http.Current();
             var max = importOptions.Value.MaxFileBytes;
             if (http.Request.ContentLength > max + 1024 * 1024)
                 throw new BadHttpRequestException("Request body too large.", StatusCodes.Status413PayloadTooLarge);
@@ -42,66 +40,17 @@ public static class ImportsApi
             var form = await http.Request.ReadFormAsync(ct);
             var file = form.Files.GetFile("file") ?? form.Files.FirstOrDefault() ?? throw ValidationFailedException.For("file", "Attach the CSV or XLSX file as 'file'.");
             if (file.Length > max) throw new BadHttpRequestException("File too large.", StatusCodes.Status413PayloadTooLarge);
-            if (file.Length == 0) throw ValidationFailedException.For("file", "The file is empty.");
-
-            var v = new Validation();
-            var mode = form["mode"].ToString() is { Length: > 0 } m ? m : ImportModes.Upsert;
-            if (mode is not (ImportModes.Upsert or ImportModes.Create)) v.Add("mode", "Use 'upsert' or 'create'.");
-            JsonObject? mapping = null;
-            if (form["mapping"].ToString() is { Length: > 0 } mj)
-            {
-                try
-                {
-                    mapping = JsonNode.Parse(mj) as JsonObject;
-                    if (mapping is null) v.Add("mapping", "The mapping is a JSON object {column: field}.");
-                    else ImportMapping.Validate(mapping, v);
-                }
-                catch (JsonException) { v.Add("mapping", "The mapping is not valid JSON."); }
-            }
-            long? listId = null;
-            if (form["listId"].ToString() is { Length: > 0 } ls)
-            {
-                if (!long.TryParse(ls, out var lid) || !await db.Set<ContactList>().AnyAsync(l => l.Id == lid && l.WorkspaceId == caller.WorkspaceId, ct))
-                    v.Add("listId", $"There is no list {ls}.");
-                else listId = lid;
-            }
-            var tags = ParseTags(form["tags"].ToString(), v);
-
-            await using var head = file.OpenReadStream();
-            var buf = new byte[4096];
-            var n = await head.ReadAtLeastAsync(buf, buf.Length, throwOnEndOfStream: false, ct);
-            var format = ImportReaders.DetectFormat(file.FileName, buf.AsSpan(0, n));
-            if (format is null) v.Add("file", "The file is neither CSV nor XLSX.");
-            else if (format == "csv" && Encoding.UTF8.GetString(buf, 0, n).Trim('\uFEFF', ' ', '\r', '\n', '\t').Length == 0) v.Add("file", "The file is empty.");
-            v.ThrowIfInvalid();
-
-            var dir = Path.Combine(heraldOptions.Value.DataDirectory, "imports");
-            Directory.CreateDirectory(dir);
-            var stored = Path.Combine(dir, $"{Guid.NewGuid():N}.{format}");
-            await using (var target = File.Create(stored))
-            await using (var src = file.OpenReadStream())
-                await src.CopyToAsync(target, ct);
-
-            var job = new ImportJob
-            {
-                WorkspaceId = caller.WorkspaceId, FileName = Path.GetFileName(file.FileName), Format = format!, Mode = mode, ListId = listId,
-                Tags = JsonSerializer.Serialize(tags), Mapping = mapping?.ToJsonString(), StoredPath = stored, FileBytes = file.Length,
-                CreatedBy = caller.Actor, CreatedAt = clock.GetUtcNow().UtcDateTime,
-            };
-            db.Add(job);
-            await db.SaveChangesAsync(ct);
-            audit.Record(caller, "import.start", "import", job.Id, new { job.FileName, job.FileBytes, job.Mode });
-            await db.SaveChangesAsync(ct);
-            queue.Enqueue(job.Id);
+            var job = await uploads.StartAsync(http.Current(), file.OpenReadStream, file.Length,
+                new ImportRequest(file.FileName, form["mode"].ToString(), form["mapping"].ToString(), form["listId"].ToString(), form["tags"].ToString()), ct);
             return TypedResults.Accepted($"/api/v1/imports/{job.Id}", new { id = job.Id.ToString(CultureInfo.InvariantCulture) });
         }).RequireRole(Role.Editor).DisableAntiforgery().WithMetadata(new BodySizeLimitAttribute(HeraldHost.MaxAnyBodyBytes));
 
-        g.MapGet("/{id:long}", async (HttpContext http, long id, HeraldDb db, CancellationToken ct) =>
-            TypedResults.Ok(ImportDto.From(await FindAsync(db, http.Current(), id, ct)))).RequireRole(Role.Viewer);
+        g.MapGet("/{id:long}", async (HttpContext http, long id, ImportUploads uploads, CancellationToken ct) =>
+            TypedResults.Ok(await uploads.GetAsync(http.Current(), id, ct))).RequireRole(Role.Viewer);
 
-        g.MapGet("/{id:long}/errors.csv", async (HttpContext http, long id, HeraldDb db, CancellationToken ct) =>
+        g.MapGet("/{id:long}/errors.csv", async (HttpContext http, long id, HeraldDb db, ImportUploads uploads, CancellationToken ct) =>
         {
-            var job = await FindAsync(db, http.Current(), id, ct);
+            var job = await uploads.FindAsync(http.Current(), id, ct);
             http.Response.ContentType = "text/csv; charset=utf-8";
             http.Response.Headers.ContentDisposition = $"attachment; filename=\"import-{job.Id}-errors.csv\"";
             await using var w = new StreamWriter(http.Response.Body, new UTF8Encoding(false), 1 << 16);
@@ -125,24 +74,6 @@ public static class ImportsApi
         }).RequireRole(Role.Viewer);
     }
 
-    private static List<string> ParseTags(string raw, Validation v)
-    {
-        if (string.IsNullOrWhiteSpace(raw)) return [];
-        List<string?> items;
-        if (raw.TrimStart().StartsWith('['))
-        {
-            try { items = JsonSerializer.Deserialize<List<string?>>(raw) ?? []; }
-            catch (JsonException) { v.Add("tags", "Give tags as a JSON array or comma-separated."); return []; }
-        }
-        else items = [.. raw.Split(',')];
-        var tags = Contacts.ContactFields.NormalizeTags(items);
-        if (tags.Count > 100 || tags.Any(t => t.Length > 64)) v.Add("tags", "At most 100 tags of 64 characters.");
-        return tags;
-    }
-
-    private static async Task<ImportJob> FindAsync(HeraldDb db, Caller caller, long id, CancellationToken ct) =>
-        await db.Set<ImportJob>().AsNoTracking().FirstOrDefaultAsync(j => j.Id == id && j.WorkspaceId == caller.WorkspaceId, ct)
-        ?? throw new NotFoundException($"Import {id}");
 }
 
 /// <summary>In-process queue of import ids; the <see cref="ImportRunner"/> drains it.</summary>

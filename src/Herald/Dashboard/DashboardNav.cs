@@ -22,6 +22,10 @@ public static class DashboardNav
     [
         new("Home", "/", Icons.Material.Filled.Home, Exact: true),
         new("Contacts", "/contacts", Icons.Material.Filled.People),
+        new("Segments", "/segments", Icons.Material.Filled.FilterAlt),
+        new("Campaigns", "/campaigns", Icons.Material.Filled.Campaign),
+        new("Approvals", "/approvals", Icons.Material.Filled.FactCheck, Role.Approver),
+        new("Outbox", "/outbox", Icons.Material.Filled.Outbox),
         // Added by their features at merge (pages under Dashboard/Pages/<Feature>/):
         // new("Segments", "/segments", Icons.Material.Filled.FilterAlt),
         // new("Templates", "/templates", Icons.Material.Filled.Article),
@@ -38,6 +42,8 @@ public static class DashboardNav
     [
         new("Add your contacts", "Add the people you will message. Each contact needs an email, a phone or your own external id.",
             "/contacts?new=1", "Add a contact", Role.Editor, c => c.Contacts > 0),
+        new("Import contacts", "Or upload a CSV or Excel file: match its columns to contact fields and watch the import run.",
+            "/contacts/import", "Import contacts", Role.Editor, c => c.Contacts > 1),
         // new("Import contacts", "Upload a CSV or Excel file...", "/contacts/import", "Import contacts", Role.Editor, c => c.Contacts > 0),
         // new("Create a campaign", "Pick a channel, write the message, choose the audience and a time.", "/campaigns/new", "Create a campaign", Role.Editor, c => c.Campaigns > 0),
         new("Invite your team", "Add editors who write campaigns and approvers who sign them off.",

@@ -40,7 +40,8 @@ public sealed class DashboardAccessTests
         await app.WithScopeAsync(sp => sp.GetRequiredService<WorkspaceService>().SetupAsync("ann@example.com", "long-password", "Ann", "Shop", "UTC", default));
         var client = NoRedirects(app);
 
-        foreach (var path in new[] { "/", "/contacts", "/contacts/1", "/settings", "/settings/users", "/settings/api-keys", "/audit" })
+        foreach (var path in new[] { "/", "/contacts", "/contacts/1", "/contacts/import", "/settings", "/settings/users", "/settings/api-keys", "/audit",
+            "/segments", "/segments/new", "/segments/1", "/campaigns", "/campaigns/new", "/campaigns/1", "/campaigns/1/edit", "/approvals", "/outbox" })
         {
             var r = await client.GetAsync(path);
             Assert.Equal(HttpStatusCode.Redirect, r.StatusCode);
