@@ -73,7 +73,6 @@ public static class ImportsApi
             return Results.Empty;
         }).RequireRole(Role.Viewer);
     }
-
 }
 
 /// <summary>In-process queue of import ids; the <see cref="ImportRunner"/> drains it.</summary>
