@@ -37,8 +37,26 @@ public sealed partial class FieldErrors
     public IEnumerable<KeyValuePair<string, string[]>> Under(string prefix) =>
         _errors.Where(e => e.Key == prefix || e.Key.StartsWith(prefix + ".", StringComparison.Ordinal) || e.Key.StartsWith(prefix + "[", StringComparison.Ordinal));
 
-    /// <summary>All errors as "field: message" lines, for a summary at the top of the form.</summary>
-    public IEnumerable<string> Lines => _errors.SelectMany(e => e.Value.Select(m => $"{e.Key}: {m}"));
+    /// <summary>All errors as "Step 2 › duration: message" lines, for a summary at the top of the form.</summary>
+    public IEnumerable<string> Lines => _errors.SelectMany(e => e.Value.Select(m => $"{Where(e.Key)}: {m}"));
+
+    /// <summary>
+    /// The sentence above a form that was refused: the highlighted fields, plus in words any error that
+    /// no field of the form shows (<paramref name="onAField"/> says which keys have a field).
+    /// </summary>
+    public string Summary(string what, Func<string, bool> onAField)
+    {
+        var elsewhere = _errors.Where(e => !onAField(e.Key)).SelectMany(e => e.Value.Select(m => $"{Where(e.Key)}: {m}")).ToList();
+        var highlighted = _errors.Keys.Any(onAField) ? " Please correct the highlighted fields." : "";
+        return $"{what} was not saved.{highlighted}{(elsewhere.Count > 0 ? " " + string.Join(" ", elsewhere) : "")}";
+    }
+
+    /// <summary>An error key in words: <c>steps[1].content.sms.body</c> reads "Step 2 › content › sms › body".</summary>
+    public static string Where(string key) =>
+        StepIndex().Replace(key, m => $"Step {int.Parse(m.Groups[1].Value) + 1}").Replace(".", " › ");
+
+    [GeneratedRegex(@"steps\[(\d+)\]")]
+    private static partial Regex StepIndex();
 
     /// <summary>Line and column of a Liquid syntax error message ("... at line 3, column 7: ..."), if it names them.</summary>
     public static (int Line, int Column)? Position(string? message)
