@@ -3,12 +3,10 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.RegularExpressions;
-using Herald.Auth;
 using Herald.Contacts;
-using Herald.Workspaces;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using Xunit.Abstractions;
+using static Herald.BrowserTests.PageSteps;
 
 namespace Herald.BrowserTests;
 
@@ -24,15 +22,11 @@ public sealed class DashboardPagesTests(BrowserHerald app, ITestOutputHelper out
     public async Task TemplatesChannelsJourneys_EditorBuildsThem_EachPageShowsTheResult()
     {
         var clock = Stopwatch.StartNew();
-        await SeedAsync();
+        var caller = await SetupWorkspaceAsync(app, "mira@example.com", "pages-pass-123", "Mira Editor", "Pages Shop", "Asia/Kolkata");
+        await AddContactAsync(app, caller, new ContactInput { FirstName = "Ravi", LastName = "Kumar", Email = "ravi@example.com" });
         using var receiver = new WebhookReceiver();
         var page = await app.NewPageAsync();
-
-        await page.GotoAsync("/login");
-        await page.GetByLabel("Email").FillAsync("mira@example.com");
-        await page.GetByLabel("Password").FillAsync("pages-pass-123");
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Welcome, Mira Editor" })).ToBeVisibleAsync();
+        await SignInAsync(page, "mira@example.com", "pages-pass-123", "Mira Editor");
 
         // Templates: the empty state says what a template is and leads to the editor.
         await NavAsync(page, "Templates");
@@ -126,7 +120,7 @@ public sealed class DashboardPagesTests(BrowserHerald app, ITestOutputHelper out
         await Expect(page).ToHaveURLAsync(new Regex(@"/journeys/\d+$"));
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Welcome series" })).ToBeVisibleAsync();
         await Expect(page.GetByTestId("journey-status")).ToHaveTextAsync("draft");
-        await Expect(page.GetByTestId("step-row").Nth(0)).ToContainTextAsync("Send sms with template “Order shipped”");
+        await Expect(page.GetByTestId("step-row").Nth(0)).ToContainTextAsync("Send SMS with template “Order shipped”");
         await Expect(page.GetByTestId("step-row").Nth(1)).ToContainTextAsync("Wait 2 days");
         await page.GetByRole(AriaRole.Button, new() { Name = "Activate" }).ClickAsync();
         await Expect(page.GetByTestId("journey-status")).ToHaveTextAsync("active");
@@ -140,38 +134,10 @@ public sealed class DashboardPagesTests(BrowserHerald app, ITestOutputHelper out
         output.WriteLine($"browser steps took {clock.Elapsed.TotalSeconds:F1} s");
     }
 
-    /// <summary>An editor-free start: the admin (who edits here) and one contact to preview for, written through the services.</summary>
-    private async Task SeedAsync()
-    {
-        await using var scope = app.Services.CreateAsyncScope();
-        var (user, ws) = await scope.ServiceProvider.GetRequiredService<WorkspaceService>()
-            .SetupAsync("mira@example.com", "pages-pass-123", "Mira Editor", "Pages Shop", "Asia/Kolkata", default);
-        await scope.ServiceProvider.GetRequiredService<ContactService>().UpsertAsync(new Caller(ws.Id, Role.Admin, "test", user.Id),
-            new ContactInput { FirstName = "Ravi", LastName = "Kumar", Email = "ravi@example.com" }, default);
-    }
-
-    /// <summary>Opens a MudSelect by its label and picks an option.</summary>
-    private static async Task SelectAsync(IPage page, string label, string option)
-    {
-        await page.GetByLabel(label, new() { Exact = true }).ClickAsync();
-        await page.GetByRole(AriaRole.Option, new() { Name = option, Exact = true }).ClickAsync();
-    }
-
-    private static Task NavAsync(IPage page, string item) =>
-        page.GetByRole(AriaRole.Navigation, new() { Name = "Main" }).GetByRole(AriaRole.Link, new() { Name = item, Exact = true }).ClickAsync();
-
     private static ILocatorAssertions Expect(ILocator l) => Assertions.Expect(l);
     private static IPageAssertions Expect(IPage p) => Assertions.Expect(p);
 
-    private async Task ShotAsync(IPage page, string name)
-    {
-        await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
-        // A full-page shot of a scrolled page draws the fixed app bar mid-page.
-        await page.EvaluateAsync("window.scrollTo(0, 0)");
-        var path = Path.Combine(BrowserHerald.ScreenshotDir, name + ".png");
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = true });
-        output.WriteLine($"screenshot: {path}");
-    }
+    private Task ShotAsync(IPage page, string name) => PageSteps.ShotAsync(page, output, name);
 
     /// <summary>A real HTTP receiver on a free loopback port that answers 200 and keeps what it got.</summary>
     private sealed class WebhookReceiver : IDisposable

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Herald.Common;
+using Herald.Dashboard.Pages.Templates;
 using Herald.Journeys;
 
 namespace Herald.Dashboard.Pages.Journeys;
@@ -54,8 +55,8 @@ public static class JourneyText
     public static string Step(StepDef s, Func<string, string?> templateName) => s.Type switch
     {
         StepTypes.Send => s.TemplateId is { } tid
-            ? $"Send {s.Channel} with template “{templateName(tid) ?? tid}”"
-            : $"Send {s.Channel} written in the step",
+            ? $"Send {ChannelText.Title(s.Channel ?? "")} with template “{templateName(tid) ?? tid}”"
+            : $"Send {ChannelText.Title(s.Channel ?? "")} written in the step",
         StepTypes.Wait => $"Wait {Duration(s.Duration)}",
         StepTypes.WaitWindow => $"Wait until {(s.Days is { Count: > 0 } d ? string.Join(", ", d) : "any day")} {s.Start}–{s.End}{(s.Timezone is null ? "" : $" ({s.Timezone})")}",
         StepTypes.Branch when s.On is not null =>
