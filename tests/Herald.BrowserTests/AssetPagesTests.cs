@@ -11,6 +11,7 @@ namespace Herald.BrowserTests;
 /// address) and deleted again, a product that uses it, and the WhatsApp templates page before any sync.
 /// Screenshots go to artifacts/screenshots (30-*).
 /// </summary>
+[Collection(PageSteps.Collection)]
 public sealed class AssetPagesTests(BrowserHerald app, ITestOutputHelper output) : IClassFixture<BrowserHerald>
 {
     /// <summary>A 2×2 PNG: the library decides the type from these bytes, not from the name.</summary>
@@ -27,26 +28,27 @@ public sealed class AssetPagesTests(BrowserHerald app, ITestOutputHelper output)
         // Media: empty, then an upload whose content is not an allowed type is refused in words, then a PNG is accepted.
         await NavAsync(page, "Media");
         await Expect(page.GetByText("No media yet")).ToBeVisibleAsync();
-        await page.Locator("input[type=file]").SetInputFilesAsync(new FilePayload { Name = "notes.png", MimeType = "image/png", Buffer = "just text"u8.ToArray() });
+        await UploadAsync(page, new FilePayload { Name = "notes.png", MimeType = "image/png", Buffer = "just text"u8.ToArray() });
         await Expect(page.GetByTestId("media-error")).ToContainTextAsync("not a supported type");
-        await page.Locator("input[type=file]").SetInputFilesAsync(new FilePayload { Name = "diwali-banner.png", MimeType = "image/png", Buffer = Png });
+        await UploadAsync(page, new FilePayload { Name = "diwali-banner.png", MimeType = "image/png", Buffer = Png });
         var row = page.GetByRole(AriaRole.Row).Filter(new() { HasText = "diwali-banner.png" });
         await Expect(row).ToContainTextAsync("image");
         await Expect(row).ToContainTextAsync(new Regex(@"\d{4}-\d\d-\d\d \d\d:\d\d Europe/Berlin"));
         await Expect(page.GetByTestId("media-error")).ToHaveCountAsync(0);
         var url = await row.GetByRole(AriaRole.Link).GetAttributeAsync("href");
         Assert.Matches("/media/[A-Za-z0-9_-]{32}$", url);
-        using (var http = new HttpClient())
-            Assert.Equal(Png, await http.GetByteArrayAsync(url));
+        // The address is built on Herald:PublicBaseUrl; this test server listens elsewhere, so only its path is fetched.
+        using (var http = new HttpClient { BaseAddress = new Uri(app.BaseUrl) })
+            Assert.Equal(Png, await http.GetByteArrayAsync(new Uri(url!).PathAndQuery));
         await ShotAsync(page, "30-media-library");
 
         // Products: one created with the uploaded image, then listed with its price.
         await NavAsync(page, "Products");
         await Expect(page.GetByText("No products yet")).ToBeVisibleAsync();
         await page.GetByRole(AriaRole.Button, new() { Name = "New product" }).ClickAsync();
-        await page.GetByLabel("SKU").FillAsync("DIYA-01");
-        await page.GetByLabel("Product name").FillAsync("Brass diya");
-        await page.GetByLabel("Price").FillAsync("499");
+        await page.GetByLabel("SKU", new() { Exact = true }).FillAsync("DIYA-01");
+        await page.GetByLabel("Product name", new() { Exact = true }).FillAsync("Brass diya");
+        await page.GetByLabel("Price", new() { Exact = true }).FillAsync("499");
         await SelectAsync(page, "Picture from the media library", "diwali-banner.png");
         await page.GetByRole(AriaRole.Button, new() { Name = "Create product" }).ClickAsync();
         var product = page.GetByRole(AriaRole.Row).Filter(new() { HasText = "DIYA-01" });
@@ -71,6 +73,13 @@ public sealed class AssetPagesTests(BrowserHerald app, ITestOutputHelper output)
         await ShotAsync(page, "32-whatsapp-templates");
 
         output.WriteLine($"browser steps took {clock.Elapsed.TotalSeconds:F1} s");
+    }
+
+    /// <summary>As a user does: the button opens the file chooser, and the file is picked in it.</summary>
+    private static async Task UploadAsync(IPage page, FilePayload file)
+    {
+        var chooser = await page.RunAndWaitForFileChooserAsync(() => page.GetByRole(AriaRole.Button, new() { Name = "Upload a file" }).ClickAsync());
+        await chooser.SetFilesAsync(file);
     }
 
     private static ILocatorAssertions Expect(ILocator l) => Assertions.Expect(l);

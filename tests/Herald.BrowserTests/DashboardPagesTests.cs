@@ -16,6 +16,7 @@ namespace Herald.BrowserTests;
 /// reaches a real receiver, and a journey (send, then wait) built step by step and activated.
 /// Screenshots go to artifacts/screenshots (20-*).
 /// </summary>
+[Collection(PageSteps.Collection)]
 public sealed class DashboardPagesTests(BrowserHerald app, ITestOutputHelper output) : IClassFixture<BrowserHerald>
 {
     [Fact]

@@ -10,6 +10,9 @@ namespace Herald.BrowserTests;
 /// <summary>Steps the page tests share: a workspace made through the services, sign-in, the nav, MudSelect picks and screenshots.</summary>
 public static class PageSteps
 {
+    /// <summary>The page tests run one after another: each starts a server and a browser, and the machine is small.</summary>
+    public const string Collection = "dashboard pages";
+
     /// <summary>Sets up the first admin and workspace (as /setup does) and returns a caller to seed data with.</summary>
     public static async Task<Caller> SetupWorkspaceAsync(BrowserHerald app, string email, string password, string name, string workspace, string timezone)
     {
@@ -45,7 +48,7 @@ public static class PageSteps
 
     public static async Task ShotAsync(IPage page, ITestOutputHelper output, string name)
     {
-        await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+        // The caller has already waited for what the shot must show (Blazor keeps a socket open, so "network idle" proves nothing).
         // A full-page shot of a scrolled page draws the fixed app bar mid-page.
         await page.EvaluateAsync("window.scrollTo(0, 0)");
         var path = Path.Combine(BrowserHerald.ScreenshotDir, name + ".png");
@@ -53,3 +56,6 @@ public static class PageSteps
         output.WriteLine($"screenshot: {path}");
     }
 }
+
+[CollectionDefinition(PageSteps.Collection)]
+public sealed class DashboardPagesCollection;
