@@ -43,8 +43,10 @@ public sealed class DashboardPagesTests(BrowserHerald app, ITestOutputHelper out
         await body.FillAsync("Hi {{ contact.firstName }}, your order ships today");
         var preview = page.GetByTestId("preview-body");
         await Expect(preview).ToHaveTextAsync("Hi Asha, your order ships today");
-        await page.GetByLabel("Preview for contact").FillAsync("ravi");
-        await page.GetByRole(AriaRole.Option, new() { Name = "Ravi Kumar <ravi@example.com>" }).ClickAsync();
+        await Expect(page.GetByTestId("preview-for")).ToHaveTextAsync("Sample contact: Asha Verma");
+        await page.GetByLabel("Find a contact").FillAsync("ravi");
+        await SelectAsync(page, "Preview for", "Ravi Kumar <ravi@example.com>");
+        await Expect(page.GetByTestId("preview-for")).ToHaveTextAsync("For Ravi Kumar");
         await Expect(preview).ToHaveTextAsync("Hi Ravi, your order ships today");
         await body.FillAsync("Hello {{ contact.firstName | upcase }} from {{ workspace.name }}");
         await Expect(preview).ToHaveTextAsync("Hello RAVI from Pages Shop");
