@@ -34,6 +34,12 @@ public static class DashboardNav
         // new("Journeys", "/journeys", Icons.Material.Filled.AltRoute),
         // new("Outbox", "/outbox", Icons.Material.Filled.Outbox),
         // new("Channels", "/channels", Icons.Material.Filled.SettingsInputAntenna, Role.Admin),
+        // dash-pages: templates, journeys, channels, media library and products.
+        new("Templates", "/templates", Icons.Material.Filled.Article),
+        new("Journeys", "/journeys", Icons.Material.Filled.AltRoute),
+        new("Media", "/media", Icons.Material.Filled.PermMedia),
+        new("Products", "/products", Icons.Material.Filled.Inventory2),
+        new("Channels", "/channels", Icons.Material.Filled.SettingsInputAntenna),
         new("Audit log", "/audit", Icons.Material.Filled.History),
         new("Settings", "/settings", Icons.Material.Filled.Settings),
     ];
