@@ -41,7 +41,9 @@ public sealed class DashboardAccessTests
         var client = NoRedirects(app);
 
         foreach (var path in new[] { "/", "/contacts", "/contacts/1", "/contacts/import", "/settings", "/settings/users", "/settings/api-keys", "/audit",
-            "/segments", "/segments/new", "/segments/1", "/campaigns", "/campaigns/new", "/campaigns/1", "/campaigns/1/edit", "/approvals", "/outbox" })
+            "/segments", "/segments/new", "/segments/1", "/campaigns", "/campaigns/new", "/campaigns/1", "/campaigns/1/edit", "/approvals", "/outbox",
+            "/templates", "/templates/new", "/templates/1", "/journeys", "/journeys/new", "/journeys/1", "/journeys/1/edit", "/channels", "/channels/new",
+            "/channels/1", "/channels/whatsapp/templates", "/media", "/products" })
         {
             var r = await client.GetAsync(path);
             Assert.Equal(HttpStatusCode.Redirect, r.StatusCode);
