@@ -1,0 +1,133 @@
+using Xunit.Abstractions;
+
+namespace Herald.Tests.Cluster;
+
+/// <summary>
+/// Three real Herald processes on one PostgreSQL database, a provider sink in this process, and nodes killed with
+/// SIGKILL. The claims of ARCHITECTURE.md (scale out by adding nodes; crash policies; one global rate limit; the
+/// scheduler on any node) checked as a user would see them. PostgreSQL only; reduced sizes (the soak command in
+/// bench/ runs the full ones).
+/// </summary>
+[Collection(ClusterCollection.Name)]
+public sealed class ClusterTests(ClusterFixture fx, ITestOutputHelper output)
+{
+    private HeraldCluster Cluster => fx.Cluster!;
+
+    [Fact]
+    public async Task KillNodeMidRun_AtMostOnce_EveryDeliveryFinalNoneLostNoneSentTwice()
+    {
+        if (fx.Skip is not null) return;
+        await fx.EnsureAllRunningAsync();
+        using var api = Cluster.Api(0);
+        await api.WebhookChannelAsync(fx.Sink.BaseUrl + "/kill", crashPolicy: "at_most_once");
+
+        var r = await ClusterScenarios.DeliverAsync(Cluster, fx.Sink, ClusterFixture.Everyone, ClusterFixture.Recipients,
+            TimeSpan.FromSeconds(150), killNode: 2);
+        output.WriteLine(r.ToString());
+
+        Assert.Equal(ClusterFixture.Recipients, r.Recipients);
+        Assert.Equal(0, r.Tally.Count("pending", "sending"));
+        Assert.Equal(ClusterFixture.Recipients, r.Tally.Count("sent", "unknown"));
+        Assert.Equal(0, r.SinkDuplicates);
+        Assert.Equal(0, r.LostSent);
+        Assert.Equal(0, r.UnexpectedAtSink);
+        Assert.InRange(r.Tally.Count("unknown"), 0, r.KilledInFlight);
+        Assert.Equal(r.Tally.FromRows, r.Tally.Counters);
+    }
+
+    [Fact]
+    public async Task GlobalRateLimit_ThreeNodes_SinkRateWithinTenPercentOfTheLimit()
+    {
+        if (fx.Skip is not null) return;
+        await fx.EnsureAllRunningAsync();
+        // Every node must be sending for the limit to be global rather than per node: 3 nodes x 2 workers all claim.
+        var (rate, error) = await ClusterScenarios.MeasureRateAsync(Cluster, fx.Sink, ClusterFixture.Everyone, perSecond: 200,
+            warmup: TimeSpan.FromSeconds(2), window: TimeSpan.FromSeconds(10), timeout: TimeSpan.FromSeconds(60));
+        output.WriteLine($"limit 200/s, measured {rate:F1}/s over 10 s ({error:P1} off)");
+
+        Assert.InRange(error, 0, 0.10);
+    }
+
+    [Fact]
+    public async Task SchedulerFailover_NodeKilledBeforeTheRunsAreDue_RunsStartWithinTwoSecondsOnAnotherNode()
+    {
+        if (fx.Skip is not null) return;
+        await fx.EnsureAllRunningAsync();
+        using var api = Cluster.Api(0);
+        await api.WebhookChannelAsync(fx.Sink.BaseUrl + "/sched");
+        var at = DateTime.UtcNow.AddSeconds(6);
+        var ids = new List<long>();
+        for (var i = 0; i < 3; i++)
+            ids.Add(long.Parse(await api.CampaignAsync(ClusterFixture.Everyone, new { type = "once", at = at.ToString("yyyy-MM-ddTHH:mm:ss.fff"), timezone = "UTC" })));
+        // Every scheduler sleeps towards the same due time; the killed one never wakes.
+        while (DateTime.UtcNow < at.AddMilliseconds(-400)) await Task.Delay(50);
+        Cluster.Nodes[1].Kill();
+        Cluster.Nodes[2].Kill();
+
+        var until = DateTime.UtcNow.AddSeconds(20);
+        List<(long Campaign, DateTime Due, DateTime? Started, string? By)> runs;
+        do
+        {
+            await Task.Delay(100);
+            runs = await Cluster.QueryAsync(
+                "SELECT campaign_id, scheduled_for, started_at, claimed_by FROM campaign_run WHERE campaign_id = ANY(@ids)",
+                r => (r.GetInt64(0), r.GetDateTime(1), r.IsDBNull(2) ? (DateTime?)null : r.GetDateTime(2), r.IsDBNull(3) ? null : r.GetString(3)),
+                ("ids", ids.ToArray()));
+        } while (runs.Any(r => r.Started is null) && DateTime.UtcNow < until);
+        foreach (var r in runs) output.WriteLine($"campaign {r.Campaign}: due {r.Due:HH:mm:ss.fff}, started {r.Started:HH:mm:ss.fff} by {r.By}");
+
+        Assert.Equal(3, runs.Count);
+        Assert.All(runs, r => Assert.Equal(Cluster.Nodes[0].Name, r.By));
+        Assert.All(runs, r => Assert.InRange((r.Started!.Value - r.Due).TotalSeconds, -0.05, 2.0));
+        foreach (var id in ids) await api.PostAsync($"/api/v1/campaigns/{id}/cancel");
+    }
+
+    [Fact]
+    public async Task ProviderOutage_503ThenTimeouts_AllSentRetryAfterHonouredNoRetryStorm()
+    {
+        if (fx.Skip is not null) return;
+        await fx.EnsureAllRunningAsync();
+        using var api = Cluster.Api(0);
+        const int perSecond = 300;
+        await api.WebhookChannelAsync(fx.Sink.BaseUrl + "/outage", perSecond);
+        await api.SeedContactsAsync(3000, "outage");
+        var startRequests = fx.Sink.Requests.Count;
+        var id = await api.CampaignAsync("outage", new { type = "now" });
+        var t0 = fx.Sink.NowMs;
+        while (fx.Sink.Requests.Count == startRequests && fx.Sink.NowMs - t0 < 30_000) await Task.Delay(10);
+
+        // Two seconds of normal sending, 4 s of 503 + Retry-After, 4 s of requests that hang until the client times out.
+        await Task.Delay(2000);
+        var outageFrom = fx.Sink.NowMs;
+        fx.Sink.RetryAfterSeconds = 2;
+        fx.Sink.Answer = ClusterSink.Mode.Unavailable;
+        await Task.Delay(4000);
+        fx.Sink.Answer = ClusterSink.Mode.Hang;
+        await Task.Delay(4000);
+        var outageTo = fx.Sink.NowMs;
+        fx.Sink.Answer = ClusterSink.Mode.Ok;
+
+        var status = await api.WaitStatusAsync(id, TimeSpan.FromSeconds(90), "completed", "paused");
+        var tally = await DeliveryTally.ReadAsync(Cluster, long.Parse(id));
+        var during = fx.Sink.Requests.Count(t => t >= outageFrom && t < outageTo);
+        var perSecondDuring = during * 1000.0 / (outageTo - outageFrom);
+        output.WriteLine($"status {status}; {string.Join(", ", tally.ByStatus.Select(kv => $"{kv.Key} {kv.Value}"))}; {perSecondDuring:F0} requests/s during the outage");
+        var retried = fx.Sink.RetryGaps.ToList();
+        output.WriteLine($"{retried.Count} retries after a 503; shortest gap {(retried.Count == 0 ? 0 : retried.Min()):F0} ms");
+
+        // Transient failures do not count towards auto-pause (AutoPauseFailureShare 0.5): the run completes.
+        Assert.Equal("completed", status);
+        Assert.Equal(3000, tally.Count("sent"));
+        Assert.Equal(tally.FromRows, tally.Counters);
+        Assert.NotEmpty(retried);
+        Assert.All(retried, gap => Assert.True(gap >= 1900, $"retried {gap} ms after a 503 with Retry-After: 2"));
+        // The limit applies to retries too: the outage gets no more requests per second than the channel allows.
+        Assert.InRange(perSecondDuring, 0, perSecond * 1.1);
+    }
+}
+
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class ClusterCollection : ICollectionFixture<ClusterFixture>
+{
+    public const string Name = "cluster";
+}
