@@ -21,7 +21,7 @@ public sealed class ClusterFixture : IAsyncLifetime
         ["Herald__Delivery__LeaseSeconds"] = "4",
         ["Herald__Delivery__SweepSeconds"] = "1",
         ["Herald__Delivery__MaxAttempts"] = "12",
-        ["Herald__Delivery__RetryBaseSeconds"] = "0.5",
+        ["Herald__Delivery__RetryBaseSeconds"] = "0.25",
         ["Herald__Delivery__AutoPauseMinSample"] = "50",
     };
 

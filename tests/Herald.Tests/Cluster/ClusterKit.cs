@@ -74,11 +74,16 @@ public sealed class HeraldNode : IDisposable
     /// <summary>SIGKILL (Process.Kill on Unix): no shutdown hooks run, leases stay as they were.</summary>
     public void Kill()
     {
-        if (_process is not { } p) return;
+        Signal();
+        WaitExit();
+    }
+
+    /// <summary>Sends SIGKILL without waiting (kill several nodes at the same instant, then <see cref="WaitExit"/>).</summary>
+    public void Signal()
+    {
         try
         {
-            if (!p.HasExited) p.Kill(entireProcessTree: true);
-            p.WaitForExit(10_000);
+            if (_process is { HasExited: false } p) p.Kill(entireProcessTree: true);
         }
         catch (InvalidOperationException)
         {
@@ -86,6 +91,8 @@ public sealed class HeraldNode : IDisposable
         }
         Write($"--- killed {Name} at {DateTime.UtcNow:O}");
     }
+
+    public void WaitExit() => _process?.WaitForExit(10_000);
 
     /// <summary>Polls <c>/health/ready</c> until 200, the process exits or the deadline passes.</summary>
     public async Task WaitReadyAsync(TimeSpan timeout)
@@ -263,8 +270,8 @@ public sealed class HeraldCluster : IAsyncDisposable
 /// <summary>The provider's side: a Kestrel server recording every X-Message-Id with its arrival time.</summary>
 public sealed class ClusterSink : IAsyncDisposable
 {
-    /// <summary>How the sink answers: 200, 503 with Retry-After, or never (the request hangs until the client gives up).</summary>
-    public enum Mode { Ok, Unavailable, Hang }
+    /// <summary>How the sink answers: 200, 503 with Retry-After, never (the request hangs until the client gives up), or 400 (permanent).</summary>
+    public enum Mode { Ok, Unavailable, Hang, Reject }
 
     private readonly WebApplication _app;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
@@ -309,6 +316,9 @@ public sealed class ClusterSink : IAsyncDisposable
                 _last503[id] = at;
                 http.Response.StatusCode = 503;
                 http.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                return;
+            case Mode.Reject:
+                http.Response.StatusCode = 400;
                 return;
             case Mode.Hang:
                 try { await Task.Delay(Timeout.Infinite, http.RequestAborted); } catch (OperationCanceledException) { }
