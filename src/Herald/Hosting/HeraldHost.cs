@@ -56,6 +56,7 @@ public static class HeraldHost
         services.AddHeraldStorage(options);
         services.AddDataProtection().SetApplicationName("Herald").PersistKeysToDbContext<HeraldDb>();
         services.AddHeraldAuth();
+        services.AddHeraldRateLimits();
 
         services.AddSingleton<Herald.Channels.ChannelSecrets>();
         services.AddScoped<AuditLog>();
@@ -102,6 +103,7 @@ public static class HeraldHost
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseMiddleware<BodySizeLimitMiddleware>();
+        app.UseRateLimiter();
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseAntiforgery();

@@ -15,23 +15,12 @@ public sealed class ClusterFixture : IAsyncLifetime
     public ClusterSink Sink { get; private set; } = null!;
     public string? Skip { get; private set; }
 
-    /// <summary>Lease and sweep short so a killed node's batches come back within seconds; retries patient enough to outlast an outage.</summary>
-    public static readonly Dictionary<string, string> Settings = new()
-    {
-        ["Herald__Delivery__LeaseSeconds"] = "4",
-        ["Herald__Delivery__SweepSeconds"] = "1",
-        ["Herald__Delivery__MaxAttempts"] = "12",
-        ["Herald__Delivery__RetryBaseSeconds"] = "0.25",
-        ["Herald__Delivery__AutoPauseMinSample"] = "50",
-    };
-
     public async Task InitializeAsync()
     {
         if (!TestDatabase.IsPostgres) { Skip = "PostgreSQL only (HERALD_TEST_PROVIDER=postgres)"; return; }
-        if (!File.Exists(HeraldCluster.HeraldDll)) { Skip = $"{HeraldCluster.HeraldDll} is not built"; return; }
         Sink = await ClusterSink.StartAsync();
         var logs = Path.Combine(AppContext.BaseDirectory, "cluster-logs", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss") + "-" + Guid.NewGuid().ToString("N")[..4]);
-        Cluster = await HeraldCluster.StartAsync(Environment.GetEnvironmentVariable("HERALD_TEST_PG")!, 3, logs, Settings);
+        Cluster = await HeraldCluster.StartAsync(Environment.GetEnvironmentVariable("HERALD_TEST_PG")!, 3, logs, ClusterSettings.Test);
         using var api = Cluster.Api();
         await api.SeedContactsAsync(Recipients, Everyone);
     }

@@ -20,6 +20,27 @@ using Npgsql;
 // API calls that drive a webhook campaign through them. No xunit here: the bench prints what tests assert.
 namespace Herald.Tests.Cluster;
 
+/// <summary>Node settings (environment variables) of the cluster tests and the soak.</summary>
+public static class ClusterSettings
+{
+    /// <summary>Lease and sweep short so a killed node's batches come back within seconds; retries patient enough to outlast an outage.</summary>
+    public static readonly IReadOnlyDictionary<string, string> Test = new Dictionary<string, string>
+    {
+        ["Herald__Delivery__LeaseSeconds"] = "4",
+        ["Herald__Delivery__SweepSeconds"] = "1",
+        ["Herald__Delivery__MaxAttempts"] = "12",
+        ["Herald__Delivery__RetryBaseSeconds"] = "0.25",
+        ["Herald__Delivery__AutoPauseMinSample"] = "50",
+    };
+
+    /// <summary>Defaults except a shorter lease, so the kill run does not wait a minute for the dead node's batches.</summary>
+    public static readonly IReadOnlyDictionary<string, string> Soak = new Dictionary<string, string>
+    {
+        ["Herald__Delivery__LeaseSeconds"] = "10",
+        ["Herald__Delivery__SweepSeconds"] = "1",
+    };
+}
+
 /// <summary>One Herald process (<c>dotnet Herald.dll</c>) on a loopback port; stdout and stderr go to <see cref="LogPath"/>.</summary>
 public sealed class HeraldNode : IDisposable
 {

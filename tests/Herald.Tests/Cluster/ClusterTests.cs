@@ -207,6 +207,80 @@ public sealed class ClusterTests(ClusterFixture fx, ITestOutputHelper output)
         var basic = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("AC0123456789abcdef0123456789abcdef:" + secrets["twilio token"]));
         Assert.DoesNotContain(basic, logs);
     }
+
+    /// <summary>
+    /// <c>HERALD_TEST_PG_CTL</c> is a command taking <c>stop</c> or <c>start</c> for the server of HERALD_TEST_PG
+    /// (scripts/test.sh writes one for its throwaway cluster). Never point it at a shared server.
+    /// </summary>
+    private static async Task PgCtlAsync(string ctl, string action)
+    {
+        using var p = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("bash", ["-c", $"{ctl} {action}"]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await p.WaitForExitAsync(cts.Token);
+        Assert.True(p.ExitCode == 0, $"{ctl} {action} exited {p.ExitCode}: {await p.StandardError.ReadToEndAsync()}");
+    }
+
+    [Fact]
+    public async Task DatabaseRestartedMidRun_NodesReportUnreadyThenReconnectAndTheRunCompletes()
+    {
+        if (fx.Skip is not null) return;
+        if (Environment.GetEnvironmentVariable("HERALD_TEST_PG_CTL") is not { Length: > 0 } ctl)
+        {
+            output.WriteLine("HERALD_TEST_PG_CTL not set: the database outage needs a server this test may restart");
+            return;
+        }
+        await fx.EnsureAllRunningAsync();
+        using var api = Cluster.Api(0);
+        await api.WebhookChannelAsync(fx.Sink.BaseUrl + "/dbdown", perSecond: 1000, crashPolicy: "at_least_once");
+        await api.SeedContactsAsync(6000, "dbdown");
+        var before = fx.Sink.Received.Count;
+        var id = await api.CampaignAsync("dbdown", new { type = "now" });
+        var until = DateTime.UtcNow.AddSeconds(60);
+        while (fx.Sink.Received.Count - before < 1000 && DateTime.UtcNow < until) await Task.Delay(20);
+
+        await PgCtlAsync(ctl, "stop");
+        bool[] unready;
+        try
+        {
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+            async Task<bool> UnreadyAsync(HeraldNode n)
+            {
+                var end = DateTime.UtcNow.AddSeconds(20);
+                while (DateTime.UtcNow < end)
+                {
+                    try
+                    {
+                        using var r = await http.GetAsync(n.BaseUrl + "/health/ready");
+                        if ((int)r.StatusCode == 503) return true;
+                    }
+                    catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { }
+                    await Task.Delay(200);
+                }
+                return false;
+            }
+            unready = await Task.WhenAll(Cluster.Nodes.Select(UnreadyAsync));
+            await Task.Delay(2000);
+        }
+        finally
+        {
+            await PgCtlAsync(ctl, "start");
+            Npgsql.NpgsqlConnection.ClearAllPools();
+        }
+
+        var status = await api.WaitStatusAsync(id, TimeSpan.FromSeconds(120), "completed", "paused");
+        var tally = await DeliveryTally.ReadAsync(Cluster, long.Parse(id));
+        var received = tally.Rows.Count(r => fx.Sink.Received.ContainsKey(r.Id));
+        var twice = tally.Rows.Count(r => fx.Sink.Received.GetValueOrDefault(r.Id) > 1);
+        output.WriteLine($"unready while down: {string.Join(", ", unready)}; {status}; {string.Join(", ", tally.ByStatus.Select(kv => $"{kv.Key} {kv.Value}"))}; {received} at the sink, {twice} twice (at_least_once)");
+
+        Assert.All(unready, Assert.True);
+        Assert.Equal("completed", status);
+        Assert.Equal(6000, tally.Count("sent"));
+        Assert.Equal(6000, received); // at_least_once: none lost (a batch whose outcome could not be written is resent)
+        Assert.Equal(tally.FromRows, tally.Counters);
+        using var ready = new HttpClient();
+        foreach (var n in Cluster.Nodes) Assert.Equal(System.Net.HttpStatusCode.OK, (await ready.GetAsync(n.BaseUrl + "/health/ready")).StatusCode);
+    }
 }
 
 [CollectionDefinition(Name, DisableParallelization = true)]
