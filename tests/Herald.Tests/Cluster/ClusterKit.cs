@@ -31,6 +31,7 @@ public static class ClusterSettings
         ["Herald__Delivery__MaxAttempts"] = "12",
         ["Herald__Delivery__RetryBaseSeconds"] = "0.25",
         ["Herald__Delivery__AutoPauseMinSample"] = "50",
+        ["Herald__Delivery__BatchSize"] = "200",
     };
 
     /// <summary>Defaults except a shorter lease, so the kill run does not wait a minute for the dead node's batches.</summary>
@@ -394,17 +395,27 @@ public sealed class ClusterApi(string baseUrl) : IDisposable
         }
     }
 
-    /// <summary>The workspace's default webhook provider, posting to the sink.</summary>
+    /// <summary>
+    /// The workspace's one webhook provider, posting to the sink: created on first use, then changed in place. A
+    /// second config made default would not do: nodes cache the default config id for 10 s (ChannelRouter), while
+    /// a changed config applies from the next batch.
+    /// </summary>
     public async Task<string> WebhookChannelAsync(string url, int? perSecond = null, string crashPolicy = "at_most_once", string secret = WebhookSecret)
     {
         var body = new Dictionary<string, object?>
         {
-            ["channel"] = "webhook", ["provider"] = "webhook", ["name"] = "sink " + Guid.NewGuid().ToString("N")[..6], ["default"] = true,
-            ["settings"] = new { url, secret }, ["crashPolicy"] = crashPolicy,
+            ["channel"] = "webhook", ["provider"] = "webhook", ["name"] = "sink", ["default"] = true,
+            ["settings"] = new { url, secret }, ["crashPolicy"] = crashPolicy, ["rateLimit"] = new { perSecond, perMinute = (int?)null },
         };
-        if (perSecond is not null) body["rateLimit"] = new { perSecond };
-        var r = await PostAsync("/api/v1/channels", body);
-        return r.GetProperty("id").GetString()!;
+        var existing = (await GetAsync("/api/v1/channels?channel=webhook")).GetProperty("items").EnumerateArray()
+            .FirstOrDefault(c => c.GetProperty("channel").GetString() == "webhook");
+        if (existing.ValueKind == JsonValueKind.Object)
+        {
+            var id = existing.GetProperty("id").GetString()!;
+            await PutAsync($"/api/v1/channels/{id}", body);
+            return id;
+        }
+        return (await PostAsync("/api/v1/channels", body)).GetProperty("id").GetString()!;
     }
 
     /// <summary>A webhook campaign to the contacts tagged <paramref name="tag"/>, submitted (approved: no approval needed).</summary>

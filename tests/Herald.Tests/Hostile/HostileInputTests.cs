@@ -132,16 +132,20 @@ public sealed class HostileInputTests(HeraldApp app, ITestOutputHelper output) :
     [Fact]
     public async Task JsonBodies_WrongTypesOnEveryEndpoint_NeverServerErrorAndRejectionsAreProblemJson()
     {
-        var ws = await app.CreateWorkspaceAsync("types");
-        var client = ws.Client(Role.Admin);
         JsonNode?[] wrong() => [null, 1, -1.5, "x", true, new JsonArray(), new JsonObject(), new JsonArray(1, "a"), long.MaxValue];
         var trees = Corpus(Tree(3), 12);
-        var ids = new Dictionary<string, string>();
+        // One workspace per resource kind: Seeds makes one resource of a kind per workspace.
+        var seeded = new Dictionary<string, (HttpClient Client, string Id)>();
         foreach (var e in EndpointCatalog.All.Where(e => e.Body is not null && !e.Multipart))
         {
             var resource = EndpointCatalog.ResourceOf(e.Route);
-            if (resource.Length > 0 && !ids.ContainsKey(resource)) ids[resource] = await Seeds.CreateAsync(ws, resource);
-            var url = resource.Length > 0 ? e.Route.Replace("{id}", ids[resource]) : e.Route;
+            if (!seeded.TryGetValue(resource, out var target))
+            {
+                var ws = await app.CreateWorkspaceAsync("types");
+                seeded[resource] = target = (ws.Client(Role.Admin), resource.Length > 0 ? await Seeds.CreateAsync(ws, resource) : "");
+            }
+            var (client, id) = target;
+            var url = e.Route.Replace("{id}", id);
             var sample = JsonNode.Parse(System.Text.Json.JsonSerializer.Serialize(e.Body, HttpExtensions.Json))!.AsObject();
             var bodies = new List<string>();
             foreach (var key in sample.Select(p => p.Key).ToList())
