@@ -9,7 +9,7 @@ namespace Herald.Tests.Cluster;
 /// </summary>
 public sealed class ClusterFixture : IAsyncLifetime
 {
-    public const int Recipients = 20_000;
+    public const int Recipients = 12_000;
     public const string Everyone = "everyone";
     public HeraldCluster? Cluster { get; private set; }
     public ClusterSink Sink { get; private set; } = null!;
@@ -30,7 +30,7 @@ public sealed class ClusterFixture : IAsyncLifetime
     {
         var dead = Cluster!.Nodes.Where(n => !n.IsRunning).ToList();
         foreach (var n in dead) n.Start();
-        await Task.WhenAll(dead.Select(n => n.WaitReadyAsync(TimeSpan.FromSeconds(60))));
+        await Task.WhenAll(dead.Select(n => n.WaitReadyAsync(TimeSpan.FromSeconds(90))));
     }
 
     public async Task DisposeAsync()
