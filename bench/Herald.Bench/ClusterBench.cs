@@ -46,7 +46,7 @@ public sealed class ClusterBench : IBenchCommand
             var r = await ClusterScenarios.DeliverAsync(cluster, sink, "bench", recipients, timeout);
             Console.WriteLine($"throughput, {k} node(s): {r}; load {Load()}");
         }
-        await RestartAsync(cluster);
+        await cluster.RestartStoppedAsync(TimeSpan.FromSeconds(120));
 
         if (args.Has("kill"))
         {
@@ -55,7 +55,7 @@ public sealed class ClusterBench : IBenchCommand
                      && r.Tally.Count("unknown") <= r.KilledInFlight && r.Tally.FromRows == r.Tally.Counters;
             Console.WriteLine($"kill -9 mid-run ({(ok ? "PASS" : "FAIL")}): {r}; counters {(r.Tally.FromRows == r.Tally.Counters ? "equal" : "differ from")} rows; load {Load()}");
             if (!ok) failures++;
-            await RestartAsync(cluster);
+            await cluster.RestartStoppedAsync(TimeSpan.FromSeconds(120));
         }
 
         if (rate > 0)
@@ -68,13 +68,6 @@ public sealed class ClusterBench : IBenchCommand
             if (!ok) failures++;
         }
         return failures == 0 ? 0 : 1;
-    }
-
-    private static async Task RestartAsync(HeraldCluster cluster)
-    {
-        var dead = cluster.Nodes.Where(n => !n.IsRunning).ToList();
-        foreach (var n in dead) n.Start();
-        await Task.WhenAll(dead.Select(n => n.WaitReadyAsync(TimeSpan.FromSeconds(120))));
     }
 
     private static string Load() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "?";

@@ -26,12 +26,7 @@ public sealed class ClusterFixture : IAsyncLifetime
     }
 
     /// <summary>Restarts nodes an earlier test killed, so each test starts with the whole cluster.</summary>
-    public async Task EnsureAllRunningAsync()
-    {
-        var dead = Cluster!.Nodes.Where(n => !n.IsRunning).ToList();
-        foreach (var n in dead) n.Start();
-        await Task.WhenAll(dead.Select(n => n.WaitReadyAsync(TimeSpan.FromSeconds(90))));
-    }
+    public Task EnsureAllRunningAsync() => Cluster!.RestartStoppedAsync(TimeSpan.FromSeconds(90));
 
     public async Task DisposeAsync()
     {

@@ -257,6 +257,14 @@ public sealed class HeraldCluster : IAsyncDisposable
         await cmd.ExecuteNonQueryAsync();
     }
 
+    /// <summary>Starts again every node that was killed and waits until each is ready.</summary>
+    public async Task RestartStoppedAsync(TimeSpan timeout)
+    {
+        var dead = Nodes.Where(n => !n.IsRunning).ToList();
+        foreach (var n in dead) n.Start();
+        await Task.WhenAll(dead.Select(n => n.WaitReadyAsync(timeout)));
+    }
+
     /// <summary>An API client (admin key of workspace "default") talking to one node.</summary>
     public ClusterApi Api(int node = 0) => new(Nodes[node].BaseUrl);
 
