@@ -46,8 +46,8 @@ start_pg() {
   (cd / && runuser -u postgres -- "$PG_BIN/initdb" -D "$PGDIR/data" -U postgres --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >/dev/null) || return 1
   for port in $(seq 55432 55499); do
     if ! (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
-      if (cd / && runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/server.log" -w \
-          -o "-c listen_addresses=127.0.0.1 -p $port -k $PGDIR -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" start >/dev/null); then
+      PGOPTS="-c listen_addresses=127.0.0.1 -p $port -k $PGDIR -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
+      if (cd / && runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/server.log" -w -o "$PGOPTS" start >/dev/null); then
         PGPORT=$port; break
       fi
     fi
@@ -58,6 +58,11 @@ start_pg() {
 if [ "$(id -u)" = 0 ]; then
   start_pg || die "could not start PostgreSQL (see $PGDIR/server.log)"
   export HERALD_TEST_PG="Host=127.0.0.1;Port=$PGPORT;Username=herald;Password=herald;Database=postgres;Pooling=true;Maximum Pool Size=50"
+  # `$HERALD_TEST_PG_CTL stop|start`: the cluster tests' database outage restarts this throwaway server.
+  printf '#!/usr/bin/env bash\ncd / && exec runuser -u postgres -- %q -D %q -l %q -w -m fast -o %q "$1" >/dev/null\n' \
+    "$PG_BIN/pg_ctl" "$PGDIR/data" "$PGDIR/server.log" "$PGOPTS" >"$PGDIR/pgctl.sh"
+  chmod 755 "$PGDIR/pgctl.sh"
+  export HERALD_TEST_PG_CTL="$PGDIR/pgctl.sh"
   log "PostgreSQL on 127.0.0.1:$PGPORT"
 else
   die "the PostgreSQL suite needs root to run the server as the postgres user"

@@ -38,7 +38,7 @@ public static class AccountPages
             {
                 return Results.Redirect("/login");
             }
-        }).ExcludeFromDescription();
+        }).ExcludeFromDescription().RequireRateLimiting(Hosting.HeraldRateLimits.Login);
 
         app.MapGet("/login", async (HttpContext http, WorkspaceService svc, IAntiforgery af, string? returnUrl, CancellationToken ct) =>
             !await svc.AnyUserAsync(ct) ? Results.Redirect("/setup") : Page("Sign in", LoginHtml(af.GetAndStoreTokens(http), null, returnUrl)))
@@ -53,7 +53,7 @@ public static class AccountPages
             var (ws, role) = workspaces[0];
             await SignInAsync(http, user, ws.Id, role);
             return Results.Redirect(IsLocal(form.ReturnUrl) ? form.ReturnUrl! : "/");
-        }).ExcludeFromDescription();
+        }).ExcludeFromDescription().RequireRateLimiting(Hosting.HeraldRateLimits.Login);
 
         app.MapPost("/logout", async (HttpContext http) =>
         {

@@ -48,7 +48,9 @@ public sealed class DeliveryCompletion(IDeliveryProgress progress, IOptions<Deli
                     ct, ("why", reason), ("r", runId));
                 if (paused == 1)
                 {
-                    await Sql.ExecAsync(db, "UPDATE campaign SET status = 'paused', status_reason = @why, updated_at = @now WHERE id = @c AND status = 'running'",
+                    // 'approved' too: the launcher moves the campaign to running only after the run's deliveries exist, and
+                    // workers on other nodes (woken by NOTIFY) can fail enough of them to pause the run before that.
+                    await Sql.ExecAsync(db, "UPDATE campaign SET status = 'paused', status_reason = @why, updated_at = @now WHERE id = @c AND status IN ('running', 'approved')",
                         ct, ("why", reason), ("now", t), ("c", run.CampaignId));
                     run.Status = RunStatus.Paused;
                     run.StatusReason = reason;

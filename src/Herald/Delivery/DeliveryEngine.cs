@@ -311,14 +311,18 @@ public sealed class DeliveryEngine(
                 g = await limiter.TryTakeAsync($"campaign:{ctx.Campaign.Id}", ctx.CampaignLimit, Math.Min(g, (int)ctx.CampaignLimit.Capacity), ct);
             if (g > 0 && !providerLimit.IsUnlimited)
             {
-                var got = 0;
+                // Send whatever the provider grants at once: holding partial grants until a whole chunk is gathered
+                // parks tokens in every worker of every node, and the sink saw ~6% under the limit with 3 nodes.
+                // Campaign tokens already taken are not given back, so with a campaign override gather them all.
                 g = Math.Min(g, (int)providerLimit.Capacity);
-                while (got < g)
+                var need = ctx.CampaignLimit.IsUnlimited ? 1 : g;
+                var got = 0;
+                while (got < need)
                 {
-                    var x = await limiter.TryTakeAsync(route.RateKey, providerLimit, g - got, ct);
-                    got += x;
-                    if (got < g) await Task.Delay(Wait(providerLimit), clock, ct);
+                    got += await limiter.TryTakeAsync(route.RateKey, providerLimit, g - got, ct);
+                    if (got < need) await Task.Delay(Wait(providerLimit), clock, ct);
                 }
+                g = got;
             }
             if (g > 0) return g;
             await Task.Delay(Wait(ctx.CampaignLimit), clock, ct);

@@ -1,4 +1,6 @@
 using System.Threading.Channels;
+using Herald.Storage;
+using Microsoft.EntityFrameworkCore;
 
 namespace Herald.Delivery;
 
@@ -63,9 +65,23 @@ internal sealed class DeliveryProgress : IDeliveryProgress
     }
 }
 
-/// <summary>Wakes idle workers of this node when work appears (run started, retry-failed, resume). No busy polling.</summary>
+/// <summary>
+/// Wakes idle workers when work appears (run started, retry-failed, resume). No busy polling. On PostgreSQL
+/// <see cref="NotifyAsync"/> also sends <c>NOTIFY herald_delivery</c>, which the scheduler's LISTEN connection on
+/// every other node turns into a local <see cref="Wake"/> (worker-only nodes keep the idle wait, at most 2 s).
+/// </summary>
 public sealed class DeliverySignal
 {
+    /// <summary>The PostgreSQL notification channel.</summary>
+    public const string Channel = "herald_delivery";
+
+    /// <summary>Wakes this node's workers and, on PostgreSQL, every node's. Call after the change is committed.</summary>
+    public async Task NotifyAsync(HeraldDb db, CancellationToken ct)
+    {
+        Wake();
+        if (db.IsPostgres) await db.Database.ExecuteSqlRawAsync($"SELECT pg_notify('{Channel}', '')", ct);
+    }
+
     private TaskCompletionSource _tcs = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public void Wake() => Interlocked.Exchange(ref _tcs, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();

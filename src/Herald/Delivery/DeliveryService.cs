@@ -157,7 +157,7 @@ public sealed class DeliveryService(HeraldDb db, AuditLog audit, ChannelRouter r
         audit.Record(caller, "retry_failed", "campaign", campaignId, new { requeued = total });
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
-        if (total > 0) signal.Wake();
+        if (total > 0) await signal.NotifyAsync(db, ct);
         return new RetryFailedResult(total);
     }
 

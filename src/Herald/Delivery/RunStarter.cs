@@ -80,7 +80,7 @@ public sealed class RunStarter(HeraldDb db, IAudienceQuery audience, ChannelRout
         if (db.IsPostgres && inserted >= AnalyzeThreshold) await db.Database.ExecuteSqlRawAsync("ANALYZE delivery", ct);
         log.LogInformation("Run {RunId} of campaign {CampaignId}: {Inserted} deliveries materialized in {Seconds:F2} s", runId, campaign.Id, inserted, started.Elapsed.TotalSeconds);
         if (moved == 0) return;
-        signal.Wake();
+        await signal.NotifyAsync(db, ct);
         await completion.CheckRunsAsync(db, [runId], ct);
     }
 

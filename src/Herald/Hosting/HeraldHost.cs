@@ -57,6 +57,7 @@ public static class HeraldHost
         services.AddHeraldStorage(options);
         services.AddDataProtection().SetApplicationName("Herald").PersistKeysToDbContext<HeraldDb>();
         services.AddHeraldAuth();
+        services.AddHeraldRateLimits();
 
         services.AddSingleton<Herald.Channels.ChannelSecrets>();
         services.AddScoped<AuditLog>();
@@ -104,10 +105,10 @@ public static class HeraldHost
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseMiddleware<BodySizeLimitMiddleware>();
+        app.UseRateLimiter();
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseAntiforgery();
-        app.UseRateLimiter();
 
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/health/ready", new HealthCheckOptions

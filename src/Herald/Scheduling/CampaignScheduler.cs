@@ -20,7 +20,7 @@ public sealed record SchedulerResult(int Claimed, int Started, int Misfired, Dat
 /// </summary>
 public sealed class CampaignScheduler(
     IServiceScopeFactory scopes, RunLauncher launcher, SchedulerSignal signal, TimeProvider clock,
-    IOptions<SchedulerOptions> options, ILogger<CampaignScheduler> log) : BackgroundService
+    IOptions<SchedulerOptions> options, ILogger<CampaignScheduler> log, Delivery.DeliverySignal deliverySignal) : BackgroundService
 {
     private readonly SchedulerOptions _o = options.Value;
 
@@ -182,8 +182,14 @@ public sealed class CampaignScheduler(
             {
                 await using var conn = new NpgsqlConnection(cs);
                 await conn.OpenAsync(ct);
-                conn.Notification += (_, _) => signal.Wake();
-                await using (var cmd = new NpgsqlCommand($"LISTEN {SchedulerSignal.Channel}", conn)) await cmd.ExecuteNonQueryAsync(ct);
+                // One connection serves both: a run started or retried elsewhere wakes this node's idle workers;
+                // scheduler notifications (approve, resume, reschedule) wake both, since a resume is delivery work too.
+                conn.Notification += (_, e) =>
+                {
+                    deliverySignal.Wake();
+                    if (e.Channel == SchedulerSignal.Channel) signal.Wake();
+                };
+                await using (var cmd = new NpgsqlCommand($"LISTEN {SchedulerSignal.Channel}; LISTEN {Delivery.DeliverySignal.Channel}", conn)) await cmd.ExecuteNonQueryAsync(ct);
                 Listening = true;
                 signal.Wake(); // anything created while we were not listening
                 while (!ct.IsCancellationRequested) await conn.WaitAsync(ct);

@@ -5,6 +5,7 @@ using Herald.Auth;
 using Herald.Common;
 using Herald.Contacts;
 using Herald.Delivery;
+using Herald.Hosting;
 using Herald.Storage;
 using Herald.Workspaces;
 using Microsoft.EntityFrameworkCore;
@@ -34,7 +35,7 @@ public sealed record ConversionDto(string Id, string DeliveryId, string? Campaig
 /// The public tracking endpoints (no API key: the signed token is the capability) and the conversions API.
 /// /t/o/{token} open pixel, /t/c/{token} click redirect, GET /u/{token} unsubscribe page, POST /u/{token} RFC 8058
 /// one-click unsubscribe (or the page's per-channel choice). A forged, altered or truncated token answers 404 and
-/// records nothing. Rate limited per client address (<see cref="TrackingSetup.RateLimitPolicy"/>).
+/// records nothing. Rate limited per client address (<see cref="HeraldRateLimits.Public"/>).
 /// </summary>
 public static class TrackingApi
 {
@@ -44,7 +45,7 @@ public static class TrackingApi
     public static void MapTrackingApi(this IEndpointRouteBuilder app)
     {
         var t = app.MapGroup("").WithTags("Tracking").AllowAnonymous().DisableAntiforgery().ExcludeFromDescription()
-            .RequireRateLimiting(TrackingSetup.RateLimitPolicy);
+            .RequireRateLimiting(HeraldRateLimits.Public);
 
         t.MapGet("/t/o/{token}", async (string token, HttpContext http, TrackingTokens tokens, TrackingRecorder recorder, CancellationToken ct) =>
         {

@@ -22,14 +22,6 @@ public sealed class TrackingOptions : IValidatableObject
     /// </summary>
     public string[] MachineUserAgents { get; set; } = DefaultMachineAgents;
 
-    /// <summary>Requests per second per client address on /t/* and /u/* (token bucket refill). Default: 20.</summary>
-    [Range(1, 100_000)]
-    public int PublicRatePerSecond { get; set; } = 20;
-
-    /// <summary>Burst allowed per client address on /t/* and /u/* (bucket size). Default: 200.</summary>
-    [Range(1, 1_000_000)]
-    public int PublicRateBurst { get; set; } = 200;
-
     /// <summary>How often a node looks for A/B tests whose wait is over (at most; it sleeps until the next one is due). Default: 30 s.</summary>
     [Range(0.05, 3600)]
     public double AbTestPollSeconds { get; set; } = 30;

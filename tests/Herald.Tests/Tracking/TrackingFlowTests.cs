@@ -282,7 +282,7 @@ public sealed class TrackingFlowTests : IAsyncLifetime
     [Fact]
     public async Task PublicEndpoints_AreRateLimitedPerClient()
     {
-        var app = new TrackingApp { Settings = { ["Herald:Tracking:PublicRateBurst"] = "3", ["Herald:Tracking:PublicRatePerSecond"] = "1" } };
+        var app = new TrackingApp { Settings = { ["Herald:RateLimits:PublicBurst"] = "3", ["Herald:RateLimits:PublicPerSecond"] = "1" } };
         await app.InitializeAsync();
         var codes = new List<HttpStatusCode>();
         try

@@ -27,7 +27,7 @@ public static class TwilioWebhooks
 
     public static void MapTwilioWebhooks(this IEndpointRouteBuilder app)
     {
-        var g = app.MapGroup("/webhooks/twilio").WithTags("Webhooks").AllowAnonymous().DisableAntiforgery();
+        var g = app.MapGroup("/webhooks/twilio").WithTags("Webhooks").AllowAnonymous().DisableAntiforgery().RequireRateLimiting(Hosting.HeraldRateLimits.Public);
 
         g.MapPost("/status", async (HttpContext http, HeraldDb db, ChannelSecrets secrets, DeliveryReceipts receipts, IOptions<HeraldOptions> options, CancellationToken ct) =>
         {

@@ -18,7 +18,7 @@ public static class WhatsAppWebhooks
 
     public static void MapWhatsAppWebhooks(this IEndpointRouteBuilder app)
     {
-        var g = app.MapGroup("/webhooks/whatsapp").WithTags("Webhooks").AllowAnonymous().DisableAntiforgery();
+        var g = app.MapGroup("/webhooks/whatsapp").WithTags("Webhooks").AllowAnonymous().DisableAntiforgery().RequireRateLimiting(Hosting.HeraldRateLimits.Public);
 
         g.MapGet("/", async (HttpContext http, HeraldDb db, ChannelSecrets secrets, CancellationToken ct) =>
         {
