@@ -27,7 +27,7 @@ namespace Herald.Bench;
 /// dotnet run -c Release --project bench/Herald.Bench -- delivery --provider postgres --pg "Host=...;Database=herald_bench"
 /// dotnet run -c Release --project bench/Herald.Bench -- delivery --provider postgres --pg ... --http   (webhook-like HTTP provider to a local sink)
 /// </code>
-/// Options: --contacts N, --workers N, --batch N, --concurrency N, --http [url].
+/// Options: --contacts N, --workers N, --batch N, --concurrency N, --http [url], --pgstat (this database's pg_stat_statements), --keep.
 /// </summary>
 public sealed class DeliveryBench : IBenchCommand
 {
