@@ -79,35 +79,51 @@ public sealed class ImportService(HeraldDb db, IEnumerable<IContactObserver> obs
             var map = ImportMapping.Build(headers, job.Mapping is null ? null : JsonNode.Parse(job.Mapping) as JsonObject);
             if (!map.HasAddress) throw new InvalidDataException("No column maps to email, phone or externalId.");
             var extraTags = JsonSerializer.Deserialize<List<string>>(job.Tags) ?? [];
+            var seenEmail = new Dictionary<string, long>();
+            var seenPhone = new Dictionary<string, long>();
+            var seenExt = new Dictionary<string, long>();
             var chunkSize = db.IsPostgres ? options.Value.PostgresChunkRows : options.Value.SqliteChunkRows;
+            var chunk = new List<StagedRow>(chunkSize);
 
             await db.Database.OpenConnectionAsync(ct);
             try
             {
+                _read.Start();
                 await CreateStageAsync(ct);
-                // Reading and normalizing (CPU in this process) overlap with staging and applying the previous
-                // chunk (mostly the database's CPU): a reader task fills chunks, this loop applies them in order.
-                // Only this loop touches the job, the error lists and the DbContext.
-                using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                var chunks = System.Threading.Channels.Channel.CreateBounded<ImportChunk>(
-                    new System.Threading.Channels.BoundedChannelOptions(1) { SingleReader = true, SingleWriter = true });
-                var reader = Task.Run(() => ReadChunksAsync(rows, map, ws.DefaultPhoneRegion, extraTags, chunkSize, chunks.Writer, stop.Token), stop.Token);
-                try
+                // Normalization (phone parsing above all) is the CPU-heavy part: done in parallel per
+                // batch, then dedupe and staging stay sequential so lines keep their order.
+                foreach (var batch in rows.Chunk(NormalizeBatch))
                 {
-                    await foreach (var chunk in chunks.Reader.ReadAllAsync(ct))
+                    ct.ThrowIfCancellationRequested();
+                    var normalized = new (StagedRow? Row, string? Reason)[batch.Length];
+                    Parallel.For(0, batch.Length, new ParallelOptions { CancellationToken = ct }, i =>
                     {
-                        job.RowsRead += chunk.RowsRead;
-                        foreach (var (line, reason, cells) in chunk.Rejected) Reject(line, reason, cells);
-                        if (chunk.Rows.Count > 0) await ApplyChunkAsync(job, chunk.Rows, Reject, ct);
-                        if (!chunk.Last) await SaveProgressAsync(job, firstErrors, pendingErrors, ct);
+                        var row = batch[i];
+                        if (row.Malformed is { } bad) { normalized[i] = (null, bad); return; }
+                        var staged = map.Normalize(row, ws.DefaultPhoneRegion, extraTags, out var reason);
+                        normalized[i] = (staged, reason);
+                    });
+                    for (var i = 0; i < batch.Length; i++)
+                    {
+                        var row = batch[i];
+                        job.RowsRead++;
+                        var (staged, reason) = normalized[i];
+                        if (staged is null) { Reject(row.Line, reason!, row.Cells); continue; }
+                        if (Duplicate(staged, seenEmail, seenPhone, seenExt) is { } dup) { Reject(row.Line, dup, row.Cells); continue; }
+                        chunk.Add(staged);
+                        if (chunk.Count >= chunkSize)
+                        {
+                            _read.Stop();
+                            await ApplyChunkAsync(job, chunk, Reject, ct);
+                            _read.Start();
+                            chunk.Clear();
+                            await SaveProgressAsync(job, firstErrors, pendingErrors, ct);
+                        }
                     }
                 }
-                finally
-                {
-                    await stop.CancelAsync(); // a failed apply must not leave the reader blocked on a full channel
-                    try { await reader; } catch (OperationCanceledException) when (!ct.IsCancellationRequested) { }
-                }
-                log.LogInformation("Import {Id}: read+normalize {Read} ms (overlapping the rest), stage {Stage} ms, apply {Apply} ms, notify {Notify} ms",
+                _read.Stop();
+                if (chunk.Count > 0) await ApplyChunkAsync(job, chunk, Reject, ct);
+                log.LogInformation("Import {Id}: read+normalize {Read} ms, stage {Stage} ms, apply {Apply} ms, notify {Notify} ms",
                     job.Id, _read.ElapsedMilliseconds, _stage.ElapsedMilliseconds, _apply.ElapsedMilliseconds, _notify.ElapsedMilliseconds);
                 if (db.IsPostgres && job.Created > 10_000) await Exec("ANALYZE contact", ct);
             }
@@ -127,68 +143,6 @@ public sealed class ImportService(HeraldDb db, IEnumerable<IContactObserver> obs
         await SaveProgressAsync(job, firstErrors, pendingErrors, ct);
         TryDelete(job.StoredPath);
         return new ImportResult(job.RowsRead, job.Created, job.Updated, job.Skipped, job.Failed);
-    }
-
-    /// <summary>Rows of one chunk, with the rows rejected while reading it (in line order, before the chunk's own).</summary>
-    private sealed record ImportChunk(List<StagedRow> Rows, List<(long Line, string Reason, string?[] Cells)> Rejected, long RowsRead, bool Last);
-
-    /// <summary>
-    /// Reads, normalizes (in parallel per batch: phone parsing is the CPU-heavy part) and deduplicates rows, and
-    /// hands them on in chunks; the dedupe stays sequential so lines keep their order.
-    /// </summary>
-    private async Task ReadChunksAsync(IEnumerable<ImportRow> rows, ImportMapping map, string region, List<string> extraTags, int chunkSize,
-        System.Threading.Channels.ChannelWriter<ImportChunk> output, CancellationToken ct)
-    {
-        Exception? failure = null;
-        try
-        {
-            var seenEmail = new Dictionary<string, long>();
-            var seenPhone = new Dictionary<string, long>();
-            var seenExt = new Dictionary<string, long>();
-            var chunk = new List<StagedRow>(chunkSize);
-            var rejected = new List<(long, string, string?[])>();
-            long read = 0;
-            _read.Start();
-            foreach (var batch in rows.Chunk(NormalizeBatch))
-            {
-                ct.ThrowIfCancellationRequested();
-                var normalized = new (StagedRow? Row, string? Reason)[batch.Length];
-                Parallel.For(0, batch.Length, new ParallelOptions { CancellationToken = ct }, i =>
-                {
-                    var row = batch[i];
-                    if (row.Malformed is { } bad) { normalized[i] = (null, bad); return; }
-                    var staged = map.Normalize(row, region, extraTags, out var reason);
-                    normalized[i] = (staged, reason);
-                });
-                for (var i = 0; i < batch.Length; i++)
-                {
-                    var row = batch[i];
-                    read++;
-                    var (staged, reason) = normalized[i];
-                    if (staged is null) { rejected.Add((row.Line, reason!, row.Cells)); continue; }
-                    if (Duplicate(staged, seenEmail, seenPhone, seenExt) is { } dup) { rejected.Add((row.Line, dup, row.Cells)); continue; }
-                    chunk.Add(staged);
-                    if (chunk.Count < chunkSize) continue;
-                    _read.Stop();
-                    await output.WriteAsync(new ImportChunk(chunk, rejected, read, Last: false), ct);
-                    _read.Start();
-                    (chunk, rejected, read) = (new List<StagedRow>(chunkSize), [], 0);
-                }
-            }
-            _read.Stop();
-            await output.WriteAsync(new ImportChunk(chunk, rejected, read, Last: true), ct);
-        }
-        catch (Exception e)
-        {
-            failure = e;
-            throw;
-        }
-        finally
-        {
-            _read.Stop();
-            // A reading error (bad file) ends the apply loop and surfaces from awaiting this task.
-            output.TryComplete(failure is OperationCanceledException ? null : failure);
-        }
     }
 
     private static void TryDelete(string path)
@@ -242,36 +196,21 @@ public sealed class ImportService(HeraldDb db, IEnumerable<IContactObserver> obs
         return await cmd.ExecuteNonQueryAsync(ct);
     }
 
-    /// <summary>
-    /// ImportStageCreate. On PostgreSQL new_id defaults to the next contact id, so the COPY itself draws the id each
-    /// row gets if it is inserted (matched rows leave theirs unused: a gap, as any sequence has). This replaced an
-    /// UPDATE of every staged row per chunk (1.98 s per 100k rows under load, pg_stat_statements).
-    /// </summary>
-    private async Task CreateStageAsync(CancellationToken ct)
-    {
-        if (!db.IsPostgres)
-        {
-            await Exec("""
-                DROP TABLE IF EXISTS temp.import_stage;
-                CREATE TEMP TABLE import_stage (
-                  line INTEGER, external_id TEXT, email TEXT, phone TEXT, first_name TEXT, last_name TEXT, locale TEXT,
-                  timezone TEXT, city TEXT, region TEXT, country TEXT, tags TEXT, attributes TEXT,
-                  matched_id INTEGER, new_id INTEGER, reason TEXT, skipped INTEGER NOT NULL DEFAULT 0)
-                """, ct);
-            return;
-        }
-        await Exec("""
-            DO $$ BEGIN
-              DROP TABLE IF EXISTS pg_temp.import_stage;
-              EXECUTE format('CREATE TEMP TABLE import_stage (
-                line bigint, external_id text, email text, phone text, first_name text, last_name text, locale text,
-                timezone text, city text, region text, country text, tags text[], attributes jsonb,
-                matched_id bigint, new_id bigint DEFAULT nextval(%L::regclass), reason text, skipped boolean NOT NULL DEFAULT false)',
-                pg_get_serial_sequence('contact', 'id'));
-            END $$
+    private Task CreateStageAsync(CancellationToken ct) => db.IsPostgres
+        ? Exec("""
+            DROP TABLE IF EXISTS pg_temp.import_stage;
+            CREATE TEMP TABLE import_stage (
+              line bigint, external_id text, email text, phone text, first_name text, last_name text, locale text,
+              timezone text, city text, region text, country text, tags text[], attributes jsonb,
+              matched_id bigint, new_id bigint, reason text, skipped boolean NOT NULL DEFAULT false)
+            """, ct)
+        : Exec("""
+            DROP TABLE IF EXISTS temp.import_stage;
+            CREATE TEMP TABLE import_stage (
+              line INTEGER, external_id TEXT, email TEXT, phone TEXT, first_name TEXT, last_name TEXT, locale TEXT,
+              timezone TEXT, city TEXT, region TEXT, country TEXT, tags TEXT, attributes TEXT,
+              matched_id INTEGER, new_id INTEGER, reason TEXT, skipped INTEGER NOT NULL DEFAULT 0)
             """, ct);
-    }
-
 
     private async Task ApplyChunkAsync(ImportJob job, List<StagedRow> chunk, Action<long, string, string?[]> reject, CancellationToken ct)
     {
@@ -288,8 +227,7 @@ public sealed class ImportService(HeraldDb db, IEnumerable<IContactObserver> obs
             {
                 await CopyStagePostgresAsync(chunk, ct);
                 // A temp table has no statistics until analyzed; the match joins below need them to pick hash joins.
-                // Only the key columns they join on: analyzing every column (jsonb, text[]) took 1.5 s per chunk.
-                await Exec("ANALYZE import_stage (external_id, email, phone)", ct);
+                await Exec("ANALYZE import_stage", ct);
             }
             else await InsertStageSqliteAsync(chunk, ct);
             _stage.Stop();
@@ -336,9 +274,10 @@ public sealed class ImportService(HeraldDb db, IEnumerable<IContactObserver> obs
                   FROM import_stage s WHERE contact.id = s.matched_id AND s.reason IS NULL AND s.skipped = 0
                   """, ct, ("@now", now));
 
-            // Ids are assigned in the stage first so list membership and observers know them without a lookup by key
-            // (on PostgreSQL the COPY drew them: see CreateStageAsync; rows to insert are unmatched rows without a reason).
-            if (!pg)
+            // Ids are assigned in the stage first so list membership and observers know them without a lookup by key.
+            if (pg)
+                await Exec("UPDATE import_stage SET new_id = nextval(pg_get_serial_sequence('contact', 'id')) WHERE matched_id IS NULL AND reason IS NULL", ct);
+            else
                 await Exec("UPDATE import_stage SET new_id = (SELECT COALESCE(MAX(id), 0) FROM contact) + rowid WHERE matched_id IS NULL AND reason IS NULL", ct);
 
             // ImportStageInsert: ON CONFLICT DO NOTHING keeps a concurrent API insert of the same key from failing the chunk.
@@ -351,7 +290,7 @@ public sealed class ImportService(HeraldDb db, IEnumerable<IContactObserver> obs
                     INSERT INTO contact ({cols})
                     SELECT new_id, @ws, external_id, email, phone, first_name, last_name, locale, timezone, city, region, country, 'lead', {(pg ? "COALESCE(tags, '{}')" : "COALESCE(tags, '[]')")},
                       COALESCE(attributes, '{"{}"}'), 'subscribed', 'subscribed', 'subscribed', 'subscribed', '{"{}"}', 0, 0, 0, 0, 0, 0, @now, @now
-                    FROM import_stage WHERE matched_id IS NULL AND reason IS NULL ORDER BY new_id
+                    FROM import_stage WHERE new_id IS NOT NULL ORDER BY new_id
                     ON CONFLICT DO NOTHING RETURNING id
                     """;
                 AddParam(cmd, "@ws", ws);
@@ -361,7 +300,7 @@ public sealed class ImportService(HeraldDb db, IEnumerable<IContactObserver> obs
             }
             // Rows whose insert lost to a concurrent writer are reported, not silently counted.
             var createdSet = created.ToHashSet();
-            foreach (var row in await ReadStageAsync("SELECT line, new_id FROM import_stage WHERE matched_id IS NULL AND reason IS NULL", ct))
+            foreach (var row in await ReadStageAsync("SELECT line, new_id FROM import_stage WHERE new_id IS NOT NULL", ct))
                 if (!createdSet.Contains(row.Id)) await Exec("UPDATE import_stage SET reason = 'Another contact with this address was created meanwhile.', new_id = NULL WHERE line = @l", ct, ("@l", row.Line));
 
             if (job.ListId is { } listId)
@@ -413,33 +352,25 @@ public sealed class ImportService(HeraldDb db, IEnumerable<IContactObserver> obs
         return list;
     }
 
-    /// <summary>
-    /// ImportStageCopy: binary COPY is the fastest way into PostgreSQL (no per-row statements or parsing). Written
-    /// with the synchronous calls: 13 awaited writes per row cost more CPU than the rare buffer flush they avoid blocking on.
-    /// </summary>
-    private Task CopyStagePostgresAsync(List<StagedRow> chunk, CancellationToken ct)
+    /// <summary>ImportStageCopy: binary COPY is the fastest way into PostgreSQL (no per-row statements or parsing).</summary>
+    private async Task CopyStagePostgresAsync(List<StagedRow> chunk, CancellationToken ct)
     {
         var conn = (NpgsqlConnection)Conn;
-        using var w = conn.BeginBinaryImport(
-            "COPY import_stage (line, external_id, email, phone, first_name, last_name, locale, timezone, city, region, country, tags, attributes) FROM STDIN (FORMAT BINARY)");
+        await using var w = await conn.BeginBinaryImportAsync(
+            "COPY import_stage (line, external_id, email, phone, first_name, last_name, locale, timezone, city, region, country, tags, attributes) FROM STDIN (FORMAT BINARY)", ct);
         foreach (var r in chunk)
         {
-            ct.ThrowIfCancellationRequested();
-            w.StartRow();
-            w.Write(r.Line, NpgsqlDbType.Bigint);
-            WriteText(w, r.ExternalId); WriteText(w, r.Email); WriteText(w, r.Phone); WriteText(w, r.FirstName); WriteText(w, r.LastName);
-            WriteText(w, r.Locale); WriteText(w, r.Timezone); WriteText(w, r.City); WriteText(w, r.Region); WriteText(w, r.Country);
-            w.Write(r.Tags, NpgsqlDbType.Array | NpgsqlDbType.Text);
-            w.Write(r.Attributes, NpgsqlDbType.Jsonb);
+            await w.StartRowAsync(ct);
+            await w.WriteAsync(r.Line, NpgsqlDbType.Bigint, ct);
+            foreach (var s in new[] { r.ExternalId, r.Email, r.Phone, r.FirstName, r.LastName, r.Locale, r.Timezone, r.City, r.Region, r.Country })
+            {
+                if (s is null) await w.WriteNullAsync(ct);
+                else await w.WriteAsync(s, NpgsqlDbType.Text, ct);
+            }
+            await w.WriteAsync(r.Tags, NpgsqlDbType.Array | NpgsqlDbType.Text, ct);
+            await w.WriteAsync(r.Attributes, NpgsqlDbType.Jsonb, ct);
         }
-        w.Complete();
-        return Task.CompletedTask;
-    }
-
-    private static void WriteText(NpgsqlBinaryImporter w, string? s)
-    {
-        if (s is null) w.WriteNull();
-        else w.Write(s, NpgsqlDbType.Text);
+        await w.CompleteAsync(ct);
     }
 
     /// <summary>ImportStageInsert (SQLite): one prepared statement reused for every row inside the chunk's transaction.</summary>
