@@ -19,6 +19,7 @@ namespace Herald.Bench;
 /// adds orders set-based, runs the full customer-metrics job, then measures preview latency
 /// (count + 10-contact sample) of 3-condition filters, warm. On PostgreSQL prints the plans.
 /// <c>dotnet run -c Release --project bench/Herald.Bench -- audience --provider postgres --pg "Host=...;Database=herald_bench" --rows 1000000</c>
+/// Options: --import-only (stop after the import), --pgstat (the import's pg_stat_statements).
 /// </summary>
 public sealed class AudienceBench : IBenchCommand
 {
@@ -84,11 +85,15 @@ public sealed class AudienceBench : IBenchCommand
             db.Add(job);
             await db.SaveChangesAsync();
 
+            if (db.IsPostgres) await db.Database.ExecuteSqlRawAsync(PgStat.ResetSql);
+            Console.WriteLine($"load average before import: {PgStat.LoadAverage()}");
             var sw = Stopwatch.StartNew();
             var result = await scope.ServiceProvider.GetRequiredService<ImportService>().RunAsync(job.Id, default);
             sw.Stop();
-            Console.WriteLine($"import ({provider}): {result.RowsRead:N0} rows read, {result.Created:N0} created, {result.Failed:N0} failed in {sw.Elapsed.TotalSeconds:F1} s = {result.RowsRead / sw.Elapsed.TotalSeconds:N0} rows/s");
+            Console.WriteLine($"import ({provider}): {result.RowsRead:N0} rows read, {result.Created:N0} created, {result.Failed:N0} failed in {sw.Elapsed.TotalSeconds:F1} s = {result.RowsRead / sw.Elapsed.TotalSeconds:N0} rows/s; load average {PgStat.LoadAverage()}");
+            if (db.IsPostgres && args.Has("pgstat")) await PgStat.PrintAsync(db, 15);
         }
+        if (args.Has("import-only")) return 0;
 
         await using (var scope = app.Services.CreateAsyncScope())
         {

@@ -27,7 +27,7 @@ namespace Herald.Bench;
 /// dotnet run -c Release --project bench/Herald.Bench -- delivery --provider postgres --pg "Host=...;Database=herald_bench"
 /// dotnet run -c Release --project bench/Herald.Bench -- delivery --provider postgres --pg ... --http   (webhook-like HTTP provider to a local sink)
 /// </code>
-/// Options: --contacts N, --workers N, --batch N, --concurrency N, --http [url].
+/// Options: --contacts N, --workers N, --batch N, --concurrency N, --http [url], --pgstat (this database's pg_stat_statements), --keep.
 /// </summary>
 public sealed class DeliveryBench : IBenchCommand
 {
@@ -110,7 +110,7 @@ public sealed class DeliveryBench : IBenchCommand
             db.Set<CampaignRun>().Add(run);
             await db.SaveChangesAsync();
             runId = run.Id;
-            if (db.IsPostgres) await db.Database.ExecuteSqlRawAsync("ANALYZE contact; CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset();");
+            if (db.IsPostgres) await db.Database.ExecuteSqlRawAsync("ANALYZE contact; " + PgStat.ResetSql);
         }
 
         await app.StartAsync();
@@ -141,17 +141,11 @@ public sealed class DeliveryBench : IBenchCommand
         Console.WriteLine($"end to end (materialize + send): {elapsed:F2} s = {r.Sent / elapsed:N0} msg/s");
         Console.WriteLine($"peak RSS: {PeakRss() / 1048576} MB (VmHWM), GC heap now {GC.GetTotalMemory(false) / 1048576} MB");
         if (sink is not null) Console.WriteLine($"sink received: {Interlocked.Read(ref sinkCount):N0}");
+        Console.WriteLine($"bench process CPU: {Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds:F1} s over {total.Elapsed.TotalSeconds:F1} s wall; load average {PgStat.LoadAverage()}");
         if (provider == "postgres" && args.Has("pgstat"))
         {
             await using var scope = app.Services.CreateAsyncScope();
-            var db = scope.ServiceProvider.GetRequiredService<HeraldDb>();
-            var conn = db.Database.GetDbConnection();
-            await conn.OpenAsync();
-            await using var cmd = conn.CreateCommand();
-            cmd.CommandText = "SELECT calls, round(total_exec_time::numeric, 0), round(mean_exec_time::numeric, 2), rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 90) FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 8";
-            await using var rd = await cmd.ExecuteReaderAsync();
-            Console.WriteLine("pg_stat_statements (calls, total ms, mean ms, rows, query):");
-            while (await rd.ReadAsync()) Console.WriteLine($"  {rd.GetValue(0),7} {rd.GetValue(1),8} {rd.GetValue(2),7} {rd.GetValue(3),9}  {rd.GetString(4)}");
+            await PgStat.PrintAsync(scope.ServiceProvider.GetRequiredService<HeraldDb>(), 10);
         }
         await app.StopAsync();
         if (sink is not null) await sink.StopAsync();

@@ -33,7 +33,9 @@ public sealed class SandboxProvider(IServiceScopeFactory scopes, TimeProvider cl
     private static string? Body(RenderedMessage m) => m.Body ?? m.Text;
 
     // OutboxInsertBatch (PostgreSQL): one INSERT ... SELECT FROM unnest(arrays) per batch: one round trip,
-    // one plan, no per-row statements.
+    // one plan, no per-row statements. Binary COPY was tried (perf branch) and measured worse for 500-row
+    // batches: COPY needs a second round trip (CopyInResponse before the data), and under load the statement held
+    // its backend 34.8 ms per batch against 12.6 ms for this INSERT (pg_stat_statements, 300k-row bench).
     private static async Task InsertPostgresAsync(HeraldDb db, IReadOnlyList<OutgoingMessage> batch, DateTime now, CancellationToken ct)
     {
         var n = batch.Count;

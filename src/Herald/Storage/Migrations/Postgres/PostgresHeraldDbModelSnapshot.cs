@@ -1667,8 +1667,8 @@ namespace Herald.Storage.Migrations.Postgres
                         .HasName("pk_delivery");
 
                     b.HasIndex("LeaseUntil")
-                        .HasDatabaseName("ix_delivery_sending_lease_until")
-                        .HasFilter("status = 'sending'");
+                        .HasDatabaseName("ix_delivery_lease_until")
+                        .HasFilter("lease_until IS NOT NULL");
 
                     b.HasIndex("NextAttemptAt")
                         .HasDatabaseName("ix_delivery_pending_next_attempt_at")
