@@ -1,96 +1,101 @@
 ﻿using System;
 using Microsoft.EntityFrameworkCore.Migrations;
+using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 
 #nullable disable
 
-namespace Herald.Storage.Migrations.Sqlite
+namespace Herald.Storage.Migrations.Postgres
 {
     /// <inheritdoc />
-    public partial class Tracking : Migration
+    public partial class TrackingAndLeaseIndex : Migration
     {
         /// <inheritdoc />
         protected override void Up(MigrationBuilder migrationBuilder)
         {
+            migrationBuilder.DropIndex(
+                name: "ix_delivery_sending_lease_until",
+                table: "delivery");
+
             migrationBuilder.AddColumn<DateTime>(
                 name: "ab_decide_at",
                 table: "campaign_run",
-                type: "TEXT",
+                type: "timestamp with time zone",
                 nullable: true);
 
             migrationBuilder.AddColumn<int>(
                 name: "clicks_total",
                 table: "campaign_run",
-                type: "INTEGER",
+                type: "integer",
                 nullable: false,
                 defaultValue: 0);
 
-            migrationBuilder.AddColumn<double>(
+            migrationBuilder.AddColumn<decimal>(
                 name: "conversion_value",
                 table: "campaign_run",
-                type: "REAL",
+                type: "numeric(18,2)",
                 precision: 18,
                 scale: 2,
                 nullable: false,
-                defaultValue: 0.0);
+                defaultValue: 0m);
 
             migrationBuilder.AddColumn<int>(
                 name: "conversions",
                 table: "campaign_run",
-                type: "INTEGER",
+                type: "integer",
                 nullable: false,
                 defaultValue: 0);
 
             migrationBuilder.AddColumn<int>(
                 name: "machine_clicks",
                 table: "campaign_run",
-                type: "INTEGER",
+                type: "integer",
                 nullable: false,
                 defaultValue: 0);
 
             migrationBuilder.AddColumn<int>(
                 name: "machine_opens",
                 table: "campaign_run",
-                type: "INTEGER",
+                type: "integer",
                 nullable: false,
                 defaultValue: 0);
 
             migrationBuilder.AddColumn<int>(
                 name: "opens_total",
                 table: "campaign_run",
-                type: "INTEGER",
+                type: "integer",
                 nullable: false,
                 defaultValue: 0);
 
             migrationBuilder.AddColumn<string>(
                 name: "ab_test",
                 table: "campaign",
-                type: "TEXT",
+                type: "jsonb",
                 nullable: true);
 
             migrationBuilder.AddColumn<string>(
                 name: "tracking",
                 table: "campaign",
-                type: "TEXT",
+                type: "jsonb",
                 nullable: true);
 
             migrationBuilder.CreateTable(
                 name: "delivery_event",
                 columns: table => new
                 {
-                    id = table.Column<long>(type: "INTEGER", nullable: false)
-                        .Annotation("Sqlite:Autoincrement", true),
-                    workspace_id = table.Column<long>(type: "INTEGER", nullable: false),
-                    delivery_id = table.Column<long>(type: "INTEGER", nullable: false),
-                    contact_id = table.Column<long>(type: "INTEGER", nullable: false),
-                    campaign_id = table.Column<long>(type: "INTEGER", nullable: true),
-                    run_id = table.Column<long>(type: "INTEGER", nullable: true),
-                    type = table.Column<string>(type: "TEXT", maxLength: 16, nullable: false),
-                    at = table.Column<DateTime>(type: "TEXT", nullable: false),
-                    link_id = table.Column<long>(type: "INTEGER", nullable: true),
-                    value = table.Column<double>(type: "REAL", precision: 18, scale: 2, nullable: true),
-                    currency = table.Column<string>(type: "TEXT", maxLength: 3, nullable: true),
-                    machine = table.Column<bool>(type: "INTEGER", nullable: false),
-                    detail = table.Column<string>(type: "TEXT", maxLength: 64, nullable: true)
+                    id = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    workspace_id = table.Column<long>(type: "bigint", nullable: false),
+                    delivery_id = table.Column<long>(type: "bigint", nullable: false),
+                    contact_id = table.Column<long>(type: "bigint", nullable: false),
+                    campaign_id = table.Column<long>(type: "bigint", nullable: true),
+                    run_id = table.Column<long>(type: "bigint", nullable: true),
+                    type = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false),
+                    at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
+                    link_id = table.Column<long>(type: "bigint", nullable: true),
+                    value = table.Column<decimal>(type: "numeric(18,2)", precision: 18, scale: 2, nullable: true),
+                    currency = table.Column<string>(type: "character varying(3)", maxLength: 3, nullable: true),
+                    machine = table.Column<bool>(type: "boolean", nullable: false),
+                    detail = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: true)
                 },
                 constraints: table =>
                 {
@@ -101,15 +106,15 @@ namespace Herald.Storage.Migrations.Sqlite
                 name: "run_minute_stat",
                 columns: table => new
                 {
-                    run_id = table.Column<long>(type: "INTEGER", nullable: false),
-                    minute = table.Column<DateTime>(type: "TEXT", nullable: false),
-                    sent = table.Column<int>(type: "INTEGER", nullable: false),
-                    delivered = table.Column<int>(type: "INTEGER", nullable: false),
-                    failed = table.Column<int>(type: "INTEGER", nullable: false),
-                    opened = table.Column<int>(type: "INTEGER", nullable: false),
-                    clicked = table.Column<int>(type: "INTEGER", nullable: false),
-                    converted = table.Column<int>(type: "INTEGER", nullable: false),
-                    unsubscribed = table.Column<int>(type: "INTEGER", nullable: false)
+                    run_id = table.Column<long>(type: "bigint", nullable: false),
+                    minute = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
+                    sent = table.Column<int>(type: "integer", nullable: false),
+                    delivered = table.Column<int>(type: "integer", nullable: false),
+                    failed = table.Column<int>(type: "integer", nullable: false),
+                    opened = table.Column<int>(type: "integer", nullable: false),
+                    clicked = table.Column<int>(type: "integer", nullable: false),
+                    converted = table.Column<int>(type: "integer", nullable: false),
+                    unsubscribed = table.Column<int>(type: "integer", nullable: false)
                 },
                 constraints: table =>
                 {
@@ -126,19 +131,19 @@ namespace Herald.Storage.Migrations.Sqlite
                 name: "run_variant_stat",
                 columns: table => new
                 {
-                    run_id = table.Column<long>(type: "INTEGER", nullable: false),
-                    variant = table.Column<string>(type: "TEXT", maxLength: 32, nullable: false),
-                    total = table.Column<int>(type: "INTEGER", nullable: false),
-                    skipped = table.Column<int>(type: "INTEGER", nullable: false),
-                    sent = table.Column<int>(type: "INTEGER", nullable: false),
-                    delivered = table.Column<int>(type: "INTEGER", nullable: false),
-                    failed = table.Column<int>(type: "INTEGER", nullable: false),
-                    bounced = table.Column<int>(type: "INTEGER", nullable: false),
-                    opened = table.Column<int>(type: "INTEGER", nullable: false),
-                    clicked = table.Column<int>(type: "INTEGER", nullable: false),
-                    converted = table.Column<int>(type: "INTEGER", nullable: false),
-                    unsubscribed = table.Column<int>(type: "INTEGER", nullable: false),
-                    conversion_value = table.Column<double>(type: "REAL", precision: 18, scale: 2, nullable: false)
+                    run_id = table.Column<long>(type: "bigint", nullable: false),
+                    variant = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: false),
+                    total = table.Column<int>(type: "integer", nullable: false),
+                    skipped = table.Column<int>(type: "integer", nullable: false),
+                    sent = table.Column<int>(type: "integer", nullable: false),
+                    delivered = table.Column<int>(type: "integer", nullable: false),
+                    failed = table.Column<int>(type: "integer", nullable: false),
+                    bounced = table.Column<int>(type: "integer", nullable: false),
+                    opened = table.Column<int>(type: "integer", nullable: false),
+                    clicked = table.Column<int>(type: "integer", nullable: false),
+                    converted = table.Column<int>(type: "integer", nullable: false),
+                    unsubscribed = table.Column<int>(type: "integer", nullable: false),
+                    conversion_value = table.Column<decimal>(type: "numeric(18,2)", precision: 18, scale: 2, nullable: false)
                 },
                 constraints: table =>
                 {
@@ -155,15 +160,15 @@ namespace Herald.Storage.Migrations.Sqlite
                 name: "tracked_link",
                 columns: table => new
                 {
-                    id = table.Column<long>(type: "INTEGER", nullable: false)
-                        .Annotation("Sqlite:Autoincrement", true),
-                    workspace_id = table.Column<long>(type: "INTEGER", nullable: false),
-                    campaign_id = table.Column<long>(type: "INTEGER", nullable: false),
-                    url_hash = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
-                    url = table.Column<string>(type: "TEXT", maxLength: 8192, nullable: false),
-                    clicks = table.Column<int>(type: "INTEGER", nullable: false),
-                    unique_clicks = table.Column<int>(type: "INTEGER", nullable: false),
-                    created_at = table.Column<DateTime>(type: "TEXT", nullable: false)
+                    id = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    workspace_id = table.Column<long>(type: "bigint", nullable: false),
+                    campaign_id = table.Column<long>(type: "bigint", nullable: false),
+                    url_hash = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
+                    url = table.Column<string>(type: "character varying(8192)", maxLength: 8192, nullable: false),
+                    clicks = table.Column<int>(type: "integer", nullable: false),
+                    unique_clicks = table.Column<int>(type: "integer", nullable: false),
+                    created_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false)
                 },
                 constraints: table =>
                 {
@@ -180,14 +185,20 @@ namespace Herald.Storage.Migrations.Sqlite
                 name: "tracking_key",
                 columns: table => new
                 {
-                    id = table.Column<int>(type: "INTEGER", nullable: false),
-                    protected_key = table.Column<string>(type: "TEXT", nullable: false),
-                    created_at = table.Column<DateTime>(type: "TEXT", nullable: false)
+                    id = table.Column<int>(type: "integer", nullable: false),
+                    protected_key = table.Column<string>(type: "text", nullable: false),
+                    created_at = table.Column<DateTime>(type: "timestamp with time zone", nullable: false)
                 },
                 constraints: table =>
                 {
                     table.PrimaryKey("pk_tracking_key", x => x.id);
                 });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_delivery_lease_until",
+                table: "delivery",
+                column: "lease_until",
+                filter: "lease_until IS NOT NULL");
 
             migrationBuilder.CreateIndex(
                 name: "ix_campaign_run_ab_decide_at",
@@ -231,6 +242,10 @@ namespace Herald.Storage.Migrations.Sqlite
                 name: "tracking_key");
 
             migrationBuilder.DropIndex(
+                name: "ix_delivery_lease_until",
+                table: "delivery");
+
+            migrationBuilder.DropIndex(
                 name: "ix_campaign_run_ab_decide_at",
                 table: "campaign_run");
 
@@ -269,6 +284,12 @@ namespace Herald.Storage.Migrations.Sqlite
             migrationBuilder.DropColumn(
                 name: "tracking",
                 table: "campaign");
+
+            migrationBuilder.CreateIndex(
+                name: "ix_delivery_sending_lease_until",
+                table: "delivery",
+                column: "lease_until",
+                filter: "status = 'sending'");
         }
     }
 }

@@ -13,8 +13,8 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace Herald.Storage.Migrations.Postgres
 {
     [DbContext(typeof(PostgresHeraldDb))]
-    [Migration("20261202070033_Perf")]
-    partial class Perf
+    [Migration("20261202082503_TrackingAndLeaseIndex")]
+    partial class TrackingAndLeaseIndex
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
@@ -740,6 +740,11 @@ namespace Herald.Storage.Migrations.Postgres
 
                     NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
 
+                    b.Property<string>("AbTest")
+                        .HasColumnType("jsonb")
+                        .HasColumnName("ab_test")
+                        .HasAnnotation("Herald:Json", true);
+
                     b.Property<DateTime?>("ApprovedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("approved_at");
@@ -860,6 +865,11 @@ namespace Herald.Storage.Migrations.Postgres
                         .HasColumnType("boolean")
                         .HasColumnName("test_mode");
 
+                    b.Property<string>("Tracking")
+                        .HasColumnType("jsonb")
+                        .HasColumnName("tracking")
+                        .HasAnnotation("Herald:Json", true);
+
                     b.Property<DateTime>("UpdatedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("updated_at");
@@ -901,6 +911,10 @@ namespace Herald.Storage.Migrations.Postgres
 
                     NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
 
+                    b.Property<DateTime?>("AbDecideAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("ab_decide_at");
+
                     b.Property<string>("AbDecision")
                         .HasColumnType("jsonb")
                         .HasColumnName("ab_decision")
@@ -923,6 +937,19 @@ namespace Herald.Storage.Migrations.Postgres
                         .HasColumnType("integer")
                         .HasColumnName("clicked");
 
+                    b.Property<int>("ClicksTotal")
+                        .HasColumnType("integer")
+                        .HasColumnName("clicks_total");
+
+                    b.Property<decimal>("ConversionValue")
+                        .HasPrecision(18, 2)
+                        .HasColumnType("numeric(18,2)")
+                        .HasColumnName("conversion_value");
+
+                    b.Property<int>("Conversions")
+                        .HasColumnType("integer")
+                        .HasColumnName("conversions");
+
                     b.Property<int>("Converted")
                         .HasColumnType("integer")
                         .HasColumnName("converted");
@@ -939,6 +966,14 @@ namespace Herald.Storage.Migrations.Postgres
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("finished_at");
 
+                    b.Property<int>("MachineClicks")
+                        .HasColumnType("integer")
+                        .HasColumnName("machine_clicks");
+
+                    b.Property<int>("MachineOpens")
+                        .HasColumnType("integer")
+                        .HasColumnName("machine_opens");
+
                     b.Property<bool>("Misfired")
                         .HasColumnType("boolean")
                         .HasColumnName("misfired");
@@ -950,6 +985,10 @@ namespace Herald.Storage.Migrations.Postgres
                     b.Property<int>("Opened")
                         .HasColumnType("integer")
                         .HasColumnName("opened");
+
+                    b.Property<int>("OpensTotal")
+                        .HasColumnType("integer")
+                        .HasColumnName("opens_total");
 
                     b.Property<int>("Pending")
                         .HasColumnType("integer")
@@ -1004,6 +1043,10 @@ namespace Herald.Storage.Migrations.Postgres
 
                     b.HasKey("Id")
                         .HasName("pk_campaign_run");
+
+                    b.HasIndex("AbDecideAt")
+                        .HasDatabaseName("ix_campaign_run_ab_decide_at")
+                        .HasFilter("ab_decide_at IS NOT NULL");
 
                     b.HasIndex("CampaignId", "Occurrence")
                         .IsUnique()
@@ -2143,6 +2186,258 @@ namespace Herald.Storage.Migrations.Postgres
                     b.ToTable("template", (string)null);
                 });
 
+            modelBuilder.Entity("Herald.Tracking.DeliveryEvent", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<DateTime>("At")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("at");
+
+                    b.Property<long?>("CampaignId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("campaign_id");
+
+                    b.Property<long>("ContactId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("contact_id");
+
+                    b.Property<string>("Currency")
+                        .HasMaxLength(3)
+                        .HasColumnType("character varying(3)")
+                        .HasColumnName("currency");
+
+                    b.Property<long>("DeliveryId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("delivery_id");
+
+                    b.Property<string>("Detail")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("detail");
+
+                    b.Property<long?>("LinkId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("link_id");
+
+                    b.Property<bool>("Machine")
+                        .HasColumnType("boolean")
+                        .HasColumnName("machine");
+
+                    b.Property<long?>("RunId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("run_id");
+
+                    b.Property<string>("Type")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("type");
+
+                    b.Property<decimal?>("Value")
+                        .HasPrecision(18, 2)
+                        .HasColumnType("numeric(18,2)")
+                        .HasColumnName("value");
+
+                    b.Property<long>("WorkspaceId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("workspace_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_delivery_event");
+
+                    b.HasIndex("ContactId", "At")
+                        .HasDatabaseName("ix_delivery_event_contact_id_at");
+
+                    b.HasIndex("DeliveryId", "Type")
+                        .HasDatabaseName("ix_delivery_event_delivery_id_type");
+
+                    b.ToTable("delivery_event", (string)null);
+                });
+
+            modelBuilder.Entity("Herald.Tracking.RunMinuteStat", b =>
+                {
+                    b.Property<long>("RunId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("run_id");
+
+                    b.Property<DateTime>("Minute")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("minute");
+
+                    b.Property<int>("Clicked")
+                        .HasColumnType("integer")
+                        .HasColumnName("clicked");
+
+                    b.Property<int>("Converted")
+                        .HasColumnType("integer")
+                        .HasColumnName("converted");
+
+                    b.Property<int>("Delivered")
+                        .HasColumnType("integer")
+                        .HasColumnName("delivered");
+
+                    b.Property<int>("Failed")
+                        .HasColumnType("integer")
+                        .HasColumnName("failed");
+
+                    b.Property<int>("Opened")
+                        .HasColumnType("integer")
+                        .HasColumnName("opened");
+
+                    b.Property<int>("Sent")
+                        .HasColumnType("integer")
+                        .HasColumnName("sent");
+
+                    b.Property<int>("Unsubscribed")
+                        .HasColumnType("integer")
+                        .HasColumnName("unsubscribed");
+
+                    b.HasKey("RunId", "Minute")
+                        .HasName("pk_run_minute_stat");
+
+                    b.ToTable("run_minute_stat", (string)null);
+                });
+
+            modelBuilder.Entity("Herald.Tracking.RunVariantStat", b =>
+                {
+                    b.Property<long>("RunId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("run_id");
+
+                    b.Property<string>("Variant")
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("variant");
+
+                    b.Property<int>("Bounced")
+                        .HasColumnType("integer")
+                        .HasColumnName("bounced");
+
+                    b.Property<int>("Clicked")
+                        .HasColumnType("integer")
+                        .HasColumnName("clicked");
+
+                    b.Property<decimal>("ConversionValue")
+                        .HasPrecision(18, 2)
+                        .HasColumnType("numeric(18,2)")
+                        .HasColumnName("conversion_value");
+
+                    b.Property<int>("Converted")
+                        .HasColumnType("integer")
+                        .HasColumnName("converted");
+
+                    b.Property<int>("Delivered")
+                        .HasColumnType("integer")
+                        .HasColumnName("delivered");
+
+                    b.Property<int>("Failed")
+                        .HasColumnType("integer")
+                        .HasColumnName("failed");
+
+                    b.Property<int>("Opened")
+                        .HasColumnType("integer")
+                        .HasColumnName("opened");
+
+                    b.Property<int>("Sent")
+                        .HasColumnType("integer")
+                        .HasColumnName("sent");
+
+                    b.Property<int>("Skipped")
+                        .HasColumnType("integer")
+                        .HasColumnName("skipped");
+
+                    b.Property<int>("Total")
+                        .HasColumnType("integer")
+                        .HasColumnName("total");
+
+                    b.Property<int>("Unsubscribed")
+                        .HasColumnType("integer")
+                        .HasColumnName("unsubscribed");
+
+                    b.HasKey("RunId", "Variant")
+                        .HasName("pk_run_variant_stat");
+
+                    b.ToTable("run_variant_stat", (string)null);
+                });
+
+            modelBuilder.Entity("Herald.Tracking.TrackedLink", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<long>("CampaignId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("campaign_id");
+
+                    b.Property<int>("Clicks")
+                        .HasColumnType("integer")
+                        .HasColumnName("clicks");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<int>("UniqueClicks")
+                        .HasColumnType("integer")
+                        .HasColumnName("unique_clicks");
+
+                    b.Property<string>("Url")
+                        .IsRequired()
+                        .HasMaxLength(8192)
+                        .HasColumnType("character varying(8192)")
+                        .HasColumnName("url");
+
+                    b.Property<string>("UrlHash")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("url_hash");
+
+                    b.Property<long>("WorkspaceId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("workspace_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_tracked_link");
+
+                    b.HasIndex("CampaignId", "UrlHash")
+                        .IsUnique()
+                        .HasDatabaseName("ix_tracked_link_campaign_id_url_hash");
+
+                    b.ToTable("tracked_link", (string)null);
+                });
+
+            modelBuilder.Entity("Herald.Tracking.TrackingKey", b =>
+                {
+                    b.Property<int>("Id")
+                        .HasColumnType("integer")
+                        .HasColumnName("id");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("ProtectedKey")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("protected_key");
+
+                    b.HasKey("Id")
+                        .HasName("pk_tracking_key");
+
+                    b.ToTable("tracking_key", (string)null);
+                });
+
             modelBuilder.Entity("Herald.Workspaces.Workspace", b =>
                 {
                     b.Property<long>("Id")
@@ -2500,6 +2795,36 @@ namespace Herald.Storage.Migrations.Postgres
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_template_workspaces_workspace_id");
+                });
+
+            modelBuilder.Entity("Herald.Tracking.RunMinuteStat", b =>
+                {
+                    b.HasOne("Herald.Campaigns.CampaignRun", null)
+                        .WithMany()
+                        .HasForeignKey("RunId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_run_minute_stat_campaign_run_run_id");
+                });
+
+            modelBuilder.Entity("Herald.Tracking.RunVariantStat", b =>
+                {
+                    b.HasOne("Herald.Campaigns.CampaignRun", null)
+                        .WithMany()
+                        .HasForeignKey("RunId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_run_variant_stat_campaign_run_run_id");
+                });
+
+            modelBuilder.Entity("Herald.Tracking.TrackedLink", b =>
+                {
+                    b.HasOne("Herald.Campaigns.Campaign", null)
+                        .WithMany()
+                        .HasForeignKey("CampaignId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_tracked_link_campaign_campaign_id");
                 });
 #pragma warning restore 612, 618
         }

@@ -11,8 +11,8 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace Herald.Storage.Migrations.Sqlite
 {
     [DbContext(typeof(SqliteHeraldDb))]
-    [Migration("20261202070020_Perf")]
-    partial class Perf
+    [Migration("20261202082456_TrackingAndLeaseIndex")]
+    partial class TrackingAndLeaseIndex
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
@@ -710,6 +710,11 @@ namespace Herald.Storage.Migrations.Sqlite
                         .HasColumnType("INTEGER")
                         .HasColumnName("id");
 
+                    b.Property<string>("AbTest")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("ab_test")
+                        .HasAnnotation("Herald:Json", true);
+
                     b.Property<DateTime?>("ApprovedAt")
                         .HasColumnType("TEXT")
                         .HasColumnName("approved_at");
@@ -830,6 +835,11 @@ namespace Herald.Storage.Migrations.Sqlite
                         .HasColumnType("INTEGER")
                         .HasColumnName("test_mode");
 
+                    b.Property<string>("Tracking")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("tracking")
+                        .HasAnnotation("Herald:Json", true);
+
                     b.Property<DateTime>("UpdatedAt")
                         .HasColumnType("TEXT")
                         .HasColumnName("updated_at");
@@ -869,6 +879,10 @@ namespace Herald.Storage.Migrations.Sqlite
                         .HasColumnType("INTEGER")
                         .HasColumnName("id");
 
+                    b.Property<DateTime?>("AbDecideAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("ab_decide_at");
+
                     b.Property<string>("AbDecision")
                         .HasColumnType("TEXT")
                         .HasColumnName("ab_decision")
@@ -891,6 +905,19 @@ namespace Herald.Storage.Migrations.Sqlite
                         .HasColumnType("INTEGER")
                         .HasColumnName("clicked");
 
+                    b.Property<int>("ClicksTotal")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("clicks_total");
+
+                    b.Property<double>("ConversionValue")
+                        .HasPrecision(18, 2)
+                        .HasColumnType("REAL")
+                        .HasColumnName("conversion_value");
+
+                    b.Property<int>("Conversions")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("conversions");
+
                     b.Property<int>("Converted")
                         .HasColumnType("INTEGER")
                         .HasColumnName("converted");
@@ -907,6 +934,14 @@ namespace Herald.Storage.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasColumnName("finished_at");
 
+                    b.Property<int>("MachineClicks")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("machine_clicks");
+
+                    b.Property<int>("MachineOpens")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("machine_opens");
+
                     b.Property<bool>("Misfired")
                         .HasColumnType("INTEGER")
                         .HasColumnName("misfired");
@@ -918,6 +953,10 @@ namespace Herald.Storage.Migrations.Sqlite
                     b.Property<int>("Opened")
                         .HasColumnType("INTEGER")
                         .HasColumnName("opened");
+
+                    b.Property<int>("OpensTotal")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("opens_total");
 
                     b.Property<int>("Pending")
                         .HasColumnType("INTEGER")
@@ -972,6 +1011,10 @@ namespace Herald.Storage.Migrations.Sqlite
 
                     b.HasKey("Id")
                         .HasName("pk_campaign_run");
+
+                    b.HasIndex("AbDecideAt")
+                        .HasDatabaseName("ix_campaign_run_ab_decide_at")
+                        .HasFilter("ab_decide_at IS NOT NULL");
 
                     b.HasIndex("CampaignId", "Occurrence")
                         .IsUnique()
@@ -2072,6 +2115,254 @@ namespace Herald.Storage.Migrations.Sqlite
                     b.ToTable("template", (string)null);
                 });
 
+            modelBuilder.Entity("Herald.Tracking.DeliveryEvent", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<DateTime>("At")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("at");
+
+                    b.Property<long?>("CampaignId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("campaign_id");
+
+                    b.Property<long>("ContactId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("contact_id");
+
+                    b.Property<string>("Currency")
+                        .HasMaxLength(3)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("currency");
+
+                    b.Property<long>("DeliveryId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("delivery_id");
+
+                    b.Property<string>("Detail")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("detail");
+
+                    b.Property<long?>("LinkId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("link_id");
+
+                    b.Property<bool>("Machine")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("machine");
+
+                    b.Property<long?>("RunId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("run_id");
+
+                    b.Property<string>("Type")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("type");
+
+                    b.Property<double?>("Value")
+                        .HasPrecision(18, 2)
+                        .HasColumnType("REAL")
+                        .HasColumnName("value");
+
+                    b.Property<long>("WorkspaceId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("workspace_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_delivery_event");
+
+                    b.HasIndex("ContactId", "At")
+                        .HasDatabaseName("ix_delivery_event_contact_id_at");
+
+                    b.HasIndex("DeliveryId", "Type")
+                        .HasDatabaseName("ix_delivery_event_delivery_id_type");
+
+                    b.ToTable("delivery_event", (string)null);
+                });
+
+            modelBuilder.Entity("Herald.Tracking.RunMinuteStat", b =>
+                {
+                    b.Property<long>("RunId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("run_id");
+
+                    b.Property<DateTime>("Minute")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("minute");
+
+                    b.Property<int>("Clicked")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("clicked");
+
+                    b.Property<int>("Converted")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("converted");
+
+                    b.Property<int>("Delivered")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("delivered");
+
+                    b.Property<int>("Failed")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("failed");
+
+                    b.Property<int>("Opened")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("opened");
+
+                    b.Property<int>("Sent")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("sent");
+
+                    b.Property<int>("Unsubscribed")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("unsubscribed");
+
+                    b.HasKey("RunId", "Minute")
+                        .HasName("pk_run_minute_stat");
+
+                    b.ToTable("run_minute_stat", (string)null);
+                });
+
+            modelBuilder.Entity("Herald.Tracking.RunVariantStat", b =>
+                {
+                    b.Property<long>("RunId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("run_id");
+
+                    b.Property<string>("Variant")
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("variant");
+
+                    b.Property<int>("Bounced")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("bounced");
+
+                    b.Property<int>("Clicked")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("clicked");
+
+                    b.Property<double>("ConversionValue")
+                        .HasPrecision(18, 2)
+                        .HasColumnType("REAL")
+                        .HasColumnName("conversion_value");
+
+                    b.Property<int>("Converted")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("converted");
+
+                    b.Property<int>("Delivered")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("delivered");
+
+                    b.Property<int>("Failed")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("failed");
+
+                    b.Property<int>("Opened")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("opened");
+
+                    b.Property<int>("Sent")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("sent");
+
+                    b.Property<int>("Skipped")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("skipped");
+
+                    b.Property<int>("Total")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("total");
+
+                    b.Property<int>("Unsubscribed")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("unsubscribed");
+
+                    b.HasKey("RunId", "Variant")
+                        .HasName("pk_run_variant_stat");
+
+                    b.ToTable("run_variant_stat", (string)null);
+                });
+
+            modelBuilder.Entity("Herald.Tracking.TrackedLink", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<long>("CampaignId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("campaign_id");
+
+                    b.Property<int>("Clicks")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("clicks");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("created_at");
+
+                    b.Property<int>("UniqueClicks")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("unique_clicks");
+
+                    b.Property<string>("Url")
+                        .IsRequired()
+                        .HasMaxLength(8192)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("url");
+
+                    b.Property<string>("UrlHash")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("url_hash");
+
+                    b.Property<long>("WorkspaceId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("workspace_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_tracked_link");
+
+                    b.HasIndex("CampaignId", "UrlHash")
+                        .IsUnique()
+                        .HasDatabaseName("ix_tracked_link_campaign_id_url_hash");
+
+                    b.ToTable("tracked_link", (string)null);
+                });
+
+            modelBuilder.Entity("Herald.Tracking.TrackingKey", b =>
+                {
+                    b.Property<int>("Id")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("ProtectedKey")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("protected_key");
+
+                    b.HasKey("Id")
+                        .HasName("pk_tracking_key");
+
+                    b.ToTable("tracking_key", (string)null);
+                });
+
             modelBuilder.Entity("Herald.Workspaces.Workspace", b =>
                 {
                     b.Property<long>("Id")
@@ -2425,6 +2716,36 @@ namespace Herald.Storage.Migrations.Sqlite
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_template_workspaces_workspace_id");
+                });
+
+            modelBuilder.Entity("Herald.Tracking.RunMinuteStat", b =>
+                {
+                    b.HasOne("Herald.Campaigns.CampaignRun", null)
+                        .WithMany()
+                        .HasForeignKey("RunId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_run_minute_stat_campaign_run_run_id");
+                });
+
+            modelBuilder.Entity("Herald.Tracking.RunVariantStat", b =>
+                {
+                    b.HasOne("Herald.Campaigns.CampaignRun", null)
+                        .WithMany()
+                        .HasForeignKey("RunId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_run_variant_stat_campaign_run_run_id");
+                });
+
+            modelBuilder.Entity("Herald.Tracking.TrackedLink", b =>
+                {
+                    b.HasOne("Herald.Campaigns.Campaign", null)
+                        .WithMany()
+                        .HasForeignKey("CampaignId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_tracked_link_campaign_campaign_id");
                 });
 #pragma warning restore 612, 618
         }
