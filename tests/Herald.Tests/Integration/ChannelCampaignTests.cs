@@ -140,7 +140,11 @@ public sealed class ChannelCampaignTests(BackgroundHeraldApp app) : IClassFixtur
             Assert.Equal("care@shop.example", Assert.IsType<MailboxAddress>(Assert.Single(mime.ReplyTo)).Address);
             Assert.Equal(person.Email, Assert.IsType<MailboxAddress>(Assert.Single(mime.To)).Address);
             Assert.Equal($"{person.FirstName}, your winter offer", mime.Subject);
-            Assert.Equal($"<p>Hi {person.FirstName},</p><p>Pune gets <b>30% off</b> this week.</p>", mime.HtmlBody);
+            // The rendered body, then the open pixel that tracking appends (one signed token per delivery).
+            var html = mime.HtmlBody;
+            Assert.StartsWith($"<p>Hi {person.FirstName},</p><p>Pune gets <b>30% off</b> this week.</p>", html);
+            Assert.Matches(@"<img src=""http://[^""]+/t/o/[A-Za-z0-9_-]+""", html);
+            Assert.Contains("/u/", mime.Headers[HeaderId.ListUnsubscribe]);
             Assert.Equal($"Hi {person.FirstName},\n\nPune gets 30% off this week.", mime.TextBody!.Trim().ReplaceLineEndings("\n"));
             Assert.Null(mime.Headers["X-Herald-Test"]);
             // The Message-ID names the delivery, and the API reports it as the provider's message id.
