@@ -277,6 +277,7 @@ public sealed class ContactService(HeraldDb db, AuditLog audit, TimeProvider clo
         else if (e.Type.Length > 64) v.Add(F("type"), "At most 64 characters.");
         if (e.Currency is { } cur && (cur.Length != 3 || !cur.All(char.IsLetter))) v.Add(F("currency"), "Use a 3-letter ISO 4217 code.");
         if (e.Value is < 0 && e.Type == EventTypes.Order) v.Add(F("value"), "An order's value cannot be negative.");
+        if (e.Value is { } value && Math.Abs(value) > Money.MaxAmount) v.Add(F("value"), Money.TooLarge);
     }
 
     private ContactEvent? ToEvent(Contact contact, EventInput e, Validation v, string prefix)

@@ -110,6 +110,7 @@ public static class TrackingApi
             if (input.DeliveryId is not null && (input.ContactId is not null || input.CampaignId is not null))
                 v.Add("deliveryId", "Give deliveryId or contactId and campaignId, not both.");
             if (input.Value is < 0) v.Add("value", "A conversion's value cannot be negative.");
+            else if (input.Value > Money.MaxAmount) v.Add("value", Money.TooLarge);
             if (input.Currency is { } cur && (cur.Length != 3 || !cur.All(char.IsAsciiLetter))) v.Add("currency", "Use a 3-letter ISO 4217 code.");
             v.ThrowIfInvalid();
             var q = db.Set<DeliveryRow>().AsNoTracking().Where(d => d.WorkspaceId == caller.WorkspaceId);

@@ -138,6 +138,19 @@ public sealed class ContactsApiTests(HeraldApp app) : IClassFixture<HeraldApp>
     }
 
     [Fact]
+    public async Task OrderEvent_ValueBeyondWhatTotalsCanHold_Answers400OnValue_AndLeavesTheTotals()
+    {
+        var ws = await app.CreateWorkspaceAsync();
+        var c = await (await ws.Client().PostJsonAsync("/api/v1/contacts", new { email = "big@example.com" })).ExpectAsync(HttpStatusCode.Created);
+        var id = c.GetProperty("id").GetString();
+        var body = await (await ws.Client().PostJsonAsync($"/api/v1/contacts/{id}/events", new { type = "order", value = 9223372036854775807m })).ExpectAsync(HttpStatusCode.BadRequest);
+        Assert.True(body.GetProperty("errors").TryGetProperty("value", out _));
+        var after = await (await ws.Client().GetAsync($"/api/v1/contacts/{id}")).ExpectAsync(HttpStatusCode.OK);
+        Assert.Equal(0, after.GetProperty("totalOrders").GetInt32());
+        Assert.Equal(0m, after.GetProperty("totalSpent").GetDecimal());
+    }
+
+    [Fact]
     public async Task EventsByAddress_CreateUnknownContacts_AndRejectBadEventsWithoutCreating()
     {
         var ws = await app.CreateWorkspaceAsync();
