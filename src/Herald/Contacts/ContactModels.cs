@@ -30,6 +30,9 @@ public sealed class ContactInput
 
 public sealed record ConsentDto(string Status, DateTime? At, string? Source);
 
+/// <summary>One entry of a contact's consent history.</summary>
+public sealed record ConsentChangeDto(string Channel, string Status, string Source, DateTime At);
+
 public sealed record RfmDto(int Recency, int Frequency, int Monetary, string? Segment);
 
 /// <summary>A contact as read back, with derived metrics.</summary>

@@ -77,6 +77,7 @@ public sealed class ContactService(HeraldDb db, AuditLog audit, TimeProvider clo
         var index = new ContactIndex(existing.DistinctBy(c => c.Id));
 
         var results = new List<BulkItemResult>(inputs.Count);
+        var consent = new List<(Contact Contact, string Channel, string Status)>();
         var created = new List<(int Index, Contact Contact)>();
         var updated = new List<(int Index, Contact Contact)>();
         var failed = 0;
@@ -105,7 +106,7 @@ public sealed class ContactService(HeraldDb db, AuditLog audit, TimeProvider clo
                     continue;
                 }
                 index.Remove(contact);
-                n.ApplyTo(contact, now, "api");
+                foreach (var (ch, st) in n.ApplyTo(contact, now, "api")) consent.Add((contact, ch, st));
                 contact.UpdatedAt = now;
                 index.Add(contact);
                 updated.Add((i, contact));
@@ -114,7 +115,7 @@ public sealed class ContactService(HeraldDb db, AuditLog audit, TimeProvider clo
             else
             {
                 var c = new Contact { WorkspaceId = ws.Id, CreatedAt = now, UpdatedAt = now };
-                n.ApplyTo(c, now, "api");
+                foreach (var (ch, st) in n.ApplyTo(c, now, "api")) consent.Add((c, ch, st));
                 db.Contacts.Add(c);
                 index.Add(c);
                 created.Add((i, c));
@@ -123,7 +124,7 @@ public sealed class ContactService(HeraldDb db, AuditLog audit, TimeProvider clo
         }
         if (writeAudit && (created.Count + updated.Count) > 0)
             audit.Record(caller, "contact.bulk_upsert", "contact", null, new { created = created.Count, updated = updated.Count, failed });
-        await db.SaveChangesAsync(ct);
+        await SaveWithConsentHistoryAsync(consent, now, ct);
         foreach (var (i, c) in created.Concat(updated))
             results[i] = results[i] with { Id = c.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) };
         if (created.Count > 0)
@@ -140,15 +141,41 @@ public sealed class ContactService(HeraldDb db, AuditLog audit, TimeProvider clo
         v.ThrowIfInvalid();
         await EnsureKeysFreeAsync(contact, n!, ct);
         var tagsBefore = contact.Tags.ToHashSet();
-        n!.ApplyTo(contact, Now, "api");
+        var consent = n!.ApplyTo(contact, Now, "api").Select(x => (contact, x.Channel, x.Status)).ToList();
         if (contact.Email is null && contact.Phone is null && contact.ExternalId is null)
             throw ValidationFailedException.For("email", "A contact needs an email, a phone or an externalId.");
         contact.UpdatedAt = Now;
         audit.Record(caller, "contact.update", "contact", contact.Id);
-        await db.SaveChangesAsync(ct);
+        await SaveWithConsentHistoryAsync(consent, Now, ct);
         var added = contact.Tags.Where(t => !tagsBefore.Contains(t)).ToList();
         foreach (var o in observers) await o.ContactUpdatedAsync(contact.WorkspaceId, contact.Id, added, ct);
         return contact;
+    }
+
+    /// <summary>
+    /// Saves the pending changes and, in the same transaction, one consent_change row per consent
+    /// status the API set (new contacts get their ids from the first save).
+    /// </summary>
+    private async Task SaveWithConsentHistoryAsync(List<(Contact Contact, string Channel, string Status)> consent, DateTime now, CancellationToken ct)
+    {
+        if (consent.Count == 0) { await db.SaveChangesAsync(ct); return; }
+        await using var tx = db.Database.CurrentTransaction is null ? await db.Database.BeginTransactionAsync(ct) : null;
+        await db.SaveChangesAsync(ct);
+        db.ConsentChanges.AddRange(consent.Select(x => new ConsentChange
+        {
+            WorkspaceId = x.Contact.WorkspaceId, ContactId = x.Contact.Id, Channel = x.Channel, Status = x.Status, Source = "api", At = now,
+        }));
+        await db.SaveChangesAsync(ct);
+        if (tx is not null) await tx.CommitAsync(ct);
+    }
+
+    /// <summary>The contact's consent history, newest first.</summary>
+    public async Task<List<ConsentChangeDto>> ConsentHistoryAsync(Caller caller, long id, CancellationToken ct)
+    {
+        var contact = await GetAsync(caller, id, ct);
+        return await db.ConsentChanges.AsNoTracking().Where(x => x.ContactId == contact.Id && x.WorkspaceId == caller.WorkspaceId)
+            .OrderByDescending(x => x.At).ThenByDescending(x => x.Id).Take(500)
+            .Select(x => new ConsentChangeDto(x.Channel, x.Status, x.Source, x.At)).ToListAsync(ct);
     }
 
     private async Task EnsureKeysFreeAsync(Contact contact, NormalizedContact n, CancellationToken ct)
@@ -431,8 +458,10 @@ internal sealed class NormalizedContact
         return t;
     }
 
-    public void ApplyTo(Contact c, DateTime now, string source)
+    /// <summary>Applies the given fields; returns the consent statuses it changed (for the consent history).</summary>
+    public List<(string Channel, string Status)> ApplyTo(Contact c, DateTime now, string source)
     {
+        var consentChanges = new List<(string Channel, string Status)>();
         static string? Set(string? incoming, string? current) => incoming is null ? current : incoming.Length == 0 ? null : incoming;
         c.ExternalId = Set(ExternalId, c.ExternalId);
         c.Email = Set(Email, c.Email);
@@ -465,9 +494,11 @@ internal sealed class NormalizedContact
                 if (c.ConsentFor(ch) == status && detail[ch] is not null) continue;
                 c.SetConsent(ch, status);
                 detail[ch] = new JsonObject { ["at"] = now, ["source"] = source };
+                consentChanges.Add((ch, status));
             }
             c.ConsentDetail = detail.ToJsonString();
         }
+        return consentChanges;
     }
 }
 

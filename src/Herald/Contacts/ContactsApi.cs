@@ -67,6 +67,10 @@ public static class ContactsApi
             TypedResults.Ok(await svc.ListEventsAsync(http.Current(), id, PageRequest.From(page, limit), ct)))
             .RequireRole(Role.Viewer);
 
+        g.MapGet("/{id:long}/consent-history", async (HttpContext http, long id, ContactService svc, CancellationToken ct) =>
+            TypedResults.Ok(await svc.ConsentHistoryAsync(http.Current(), id, ct)))
+            .RequireRole(Role.Viewer);
+
         app.MapPost("/api/v1/events", async (HttpContext http, BulkEventsInput input, ContactService svc, CancellationToken ct) =>
         {
             if (input.Events is null) throw ValidationFailedException.For("events", "Give the events as an array.");

@@ -186,6 +186,30 @@ public sealed class ContactsApiTests(HeraldApp app) : IClassFixture<HeraldApp>
     }
 
     [Fact]
+    public async Task ConsentSetThroughTheApi_IsWrittenToTheHistory_OncePerChange()
+    {
+        var ws = await app.CreateWorkspaceAsync();
+        var created = await (await ws.Client().PostJsonAsync("/api/v1/contacts", new { email = "consent@example.com", phone = "+919800000001", consent = new { email = "subscribed" } }))
+            .ExpectAsync(HttpStatusCode.Created);
+        var id = created.GetProperty("id").GetString();
+        var patched = await (await ws.Client().PatchJsonAsync($"/api/v1/contacts/{id}", new { consent = new { email = "unsubscribed", sms = "subscribed" } })).ExpectAsync(HttpStatusCode.OK);
+        Assert.Equal("unsubscribed", patched.GetProperty("consent").GetProperty("email").GetProperty("status").GetString());
+        // The same statuses again change nothing, so they add no history.
+        await (await ws.Client().PatchJsonAsync($"/api/v1/contacts/{id}", new { consent = new { email = "unsubscribed", sms = "subscribed" } })).ExpectAsync(HttpStatusCode.OK);
+        await (await ws.Client().PostJsonAsync("/api/v1/contacts/bulk", new { contacts = new[] { new { email = "consent@example.com", consent = new { email = "subscribed" } } } })).ExpectAsync(HttpStatusCode.OK);
+
+        var history = await (await ws.Client(Role.Viewer).GetAsync($"/api/v1/contacts/{id}/consent-history")).ExpectAsync(HttpStatusCode.OK);
+        var rows = history.EnumerateArray().Select(r => (r.GetProperty("channel").GetString(), r.GetProperty("status").GetString(), r.GetProperty("source").GetString())).ToList();
+        Assert.Equal(4, rows.Count);
+        Assert.Equal(("email", "subscribed", "api"), rows[0]);
+        Assert.Equal(2, rows.Count(r => r == ("email", "subscribed", "api")));
+        Assert.Contains(("email", "unsubscribed", "api"), rows);
+        Assert.Contains(("sms", "subscribed", "api"), rows);
+        var other = await app.CreateWorkspaceAsync();
+        Assert.Equal(HttpStatusCode.NotFound, (await other.Client().GetAsync($"/api/v1/contacts/{id}/consent-history")).StatusCode);
+    }
+
+    [Fact]
     public async Task Delete_ErasesPersonalData_KeepsTombstone()
     {
         var ws = await app.CreateWorkspaceAsync();

@@ -34,6 +34,7 @@ public static class EndpointCatalog
         new("DELETE", "/api/v1/contacts/{id}", Role.Editor),
         new("POST", "/api/v1/contacts/{id}/events", Role.Editor, new { type = "order", value = 10 }),
         new("GET", "/api/v1/contacts/{id}/events", Role.Viewer),
+        new("GET", "/api/v1/contacts/{id}/consent-history", Role.Viewer),
         new("POST", "/api/v1/events", Role.Editor, new { events = new[] { new { email = "event-matrix@example.com", type = "signup" } } }),
         new("POST", "/api/v1/templates", Role.Editor, new { name = "matrix", channel = "sms", sms = new { body = "Hi {{ contact.firstName }}" } }),
         new("GET", "/api/v1/templates", Role.Viewer),
