@@ -227,7 +227,7 @@ internal sealed class CustomerMetricsObserver(CustomerMetrics metrics) : IContac
 {
     public Task ContactsCreatedAsync(long workspaceId, IReadOnlyList<long> contactIds, CancellationToken ct) => Task.CompletedTask;
 
-    public Task ContactUpdatedAsync(long workspaceId, long contactId, IReadOnlyList<string> addedTags, CancellationToken ct) => Task.CompletedTask;
+    public Task ContactsUpdatedAsync(long workspaceId, IReadOnlyList<ContactChange> changes, CancellationToken ct) => Task.CompletedTask;
 
     public Task EventsRecordedAsync(long workspaceId, IReadOnlyList<ContactEvent> events, CancellationToken ct) =>
         metrics.RescoreAsync(workspaceId, events.Where(e => e.Type == EventTypes.Order).Select(e => e.ContactId).Distinct().ToList(), ct);

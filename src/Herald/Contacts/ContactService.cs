@@ -79,7 +79,7 @@ public sealed class ContactService(HeraldDb db, AuditLog audit, TimeProvider clo
         var results = new List<BulkItemResult>(inputs.Count);
         var consent = new List<(Contact Contact, string Channel, string Status)>();
         var created = new List<(int Index, Contact Contact)>();
-        var updated = new List<(int Index, Contact Contact)>();
+        var updated = new List<(int Index, Contact Contact, HashSet<string> TagsBefore)>();
         var failed = 0;
         for (var i = 0; i < inputs.Count; i++)
         {
@@ -106,10 +106,11 @@ public sealed class ContactService(HeraldDb db, AuditLog audit, TimeProvider clo
                     continue;
                 }
                 index.Remove(contact);
+                var tagsBefore = contact.Tags.ToHashSet();
                 foreach (var (ch, st) in n.ApplyTo(contact, now, "api")) consent.Add((contact, ch, st));
                 contact.UpdatedAt = now;
                 index.Add(contact);
-                updated.Add((i, contact));
+                updated.Add((i, contact, tagsBefore));
                 results.Add(new BulkItemResult(i, "updated", null, null));
             }
             else
@@ -125,10 +126,17 @@ public sealed class ContactService(HeraldDb db, AuditLog audit, TimeProvider clo
         if (writeAudit && (created.Count + updated.Count) > 0)
             audit.Record(caller, "contact.bulk_upsert", "contact", null, new { created = created.Count, updated = updated.Count, failed });
         await SaveWithConsentHistoryAsync(consent, now, ct);
-        foreach (var (i, c) in created.Concat(updated))
+        foreach (var (i, c) in created.Concat(updated.Select(u => (u.Index, u.Contact))))
             results[i] = results[i] with { Id = c.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) };
         if (created.Count > 0)
             foreach (var o in observers) await o.ContactsCreatedAsync(ws.Id, created.Select(x => x.Contact.Id).ToList(), ct);
+        if (updated.Count > 0)
+        {
+            // A contact can appear twice in one call (matched by email, then by phone): report it once, with every tag it gained.
+            var changes = updated.GroupBy(u => u.Contact.Id)
+                .Select(g => new ContactChange(g.Key, g.Last().Contact.Tags.Where(t => !g.First().TagsBefore.Contains(t)).ToList())).ToList();
+            foreach (var o in observers) await o.ContactsUpdatedAsync(ws.Id, changes, ct);
+        }
         return new BulkResult(created.Count, updated.Count, failed, results);
     }
 
@@ -148,7 +156,7 @@ public sealed class ContactService(HeraldDb db, AuditLog audit, TimeProvider clo
         audit.Record(caller, "contact.update", "contact", contact.Id);
         await SaveWithConsentHistoryAsync(consent, Now, ct);
         var added = contact.Tags.Where(t => !tagsBefore.Contains(t)).ToList();
-        foreach (var o in observers) await o.ContactUpdatedAsync(contact.WorkspaceId, contact.Id, added, ct);
+        foreach (var o in observers) await o.ContactsUpdatedAsync(contact.WorkspaceId, [new ContactChange(contact.Id, added)], ct);
         return contact;
     }
 
@@ -502,10 +510,14 @@ internal sealed class NormalizedContact
     }
 }
 
+/// <summary>An existing contact that a save changed, with the tags it gained.</summary>
+public sealed record ContactChange(long ContactId, IReadOnlyList<string> AddedTags);
+
 /// <summary>Told about contact changes after they are saved (journeys and segment triggers listen here).</summary>
 public interface IContactObserver
 {
     Task ContactsCreatedAsync(long workspaceId, IReadOnlyList<long> contactIds, CancellationToken ct);
-    Task ContactUpdatedAsync(long workspaceId, long contactId, IReadOnlyList<string> addedTags, CancellationToken ct);
+    /// <summary>Existing contacts were changed (one call per save, however many contacts it changed).</summary>
+    Task ContactsUpdatedAsync(long workspaceId, IReadOnlyList<ContactChange> changes, CancellationToken ct);
     Task EventsRecordedAsync(long workspaceId, IReadOnlyList<ContactEvent> events, CancellationToken ct);
 }

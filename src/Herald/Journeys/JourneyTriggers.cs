@@ -83,16 +83,19 @@ public sealed class JourneyTriggers(HeraldDb db, JourneyEnroller enroller, IServ
         }
     }
 
-    public async Task ContactUpdatedAsync(long workspaceId, long contactId, IReadOnlyList<string> addedTags, CancellationToken ct)
+    public async Task ContactsUpdatedAsync(long workspaceId, IReadOnlyList<ContactChange> changes, CancellationToken ct)
     {
+        if (changes.Count == 0) return;
         foreach (var j in await ActiveAsync(workspaceId, [TriggerTypes.TagAdded, TriggerTypes.SegmentEntered], ct))
         {
             if (j.TriggerType == TriggerTypes.TagAdded)
             {
                 var tag = Trigger(j).Tag?.Trim().ToLowerInvariant();
-                if (tag is not null && addedTags.Any(t => string.Equals(t, tag, StringComparison.OrdinalIgnoreCase))) await EnrollAsync(j, [contactId], ct);
+                if (tag is null) continue;
+                var tagged = changes.Where(c => c.AddedTags.Any(t => string.Equals(t, tag, StringComparison.OrdinalIgnoreCase))).Select(c => c.ContactId).ToList();
+                if (tagged.Count > 0) await EnrollAsync(j, tagged, ct);
             }
-            else await EnrollInSegmentAsync(j, [contactId], ct);
+            else await EnrollInSegmentAsync(j, changes.Select(c => c.ContactId).ToList(), ct);
         }
     }
 

@@ -15,7 +15,7 @@ public sealed class ConversionAttribution(HeraldDb db, TrackingRecorder recorder
 {
     public Task ContactsCreatedAsync(long workspaceId, IReadOnlyList<long> contactIds, CancellationToken ct) => Task.CompletedTask;
 
-    public Task ContactUpdatedAsync(long workspaceId, long contactId, IReadOnlyList<string> addedTags, CancellationToken ct) => Task.CompletedTask;
+    public Task ContactsUpdatedAsync(long workspaceId, IReadOnlyList<ContactChange> changes, CancellationToken ct) => Task.CompletedTask;
 
     public async Task EventsRecordedAsync(long workspaceId, IReadOnlyList<ContactEvent> events, CancellationToken ct)
     {

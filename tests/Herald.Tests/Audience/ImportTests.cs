@@ -20,7 +20,7 @@ public sealed class CreatedRecorder : IContactObserver
         foreach (var id in contactIds) Created.Add(id);
         return Task.CompletedTask;
     }
-    public Task ContactUpdatedAsync(long workspaceId, long contactId, IReadOnlyList<string> addedTags, CancellationToken ct) => Task.CompletedTask;
+    public Task ContactsUpdatedAsync(long workspaceId, IReadOnlyList<ContactChange> changes, CancellationToken ct) => Task.CompletedTask;
     public Task EventsRecordedAsync(long workspaceId, IReadOnlyList<ContactEvent> events, CancellationToken ct) => Task.CompletedTask;
 }
 

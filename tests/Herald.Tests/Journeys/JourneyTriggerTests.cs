@@ -67,6 +67,29 @@ public sealed class JourneyTriggerTests
     }, configure: s => s.AddSingleton<IAudienceQuery, CityAudience>());
 
     [Fact]
+    public Task TagAdded_ThroughBulkUpsertOfExistingContacts_EntersOnlyThoseThatGainedTheTag() => RunAsync(Start, async (app, ws) =>
+    {
+        var journey = await CreateJourneyAsync(ws, new { name = "Trial", trigger = new { type = "tag_added", tag = "trial" }, steps = new object[] { Email("a", "A") } });
+        var tagged = await CreateContactAsync(ws, "bulk-trial@example.com");
+        await CreateContactAsync(ws, "bulk-other@example.com");
+        await (await ws.Client(Role.Editor).PostJsonAsync("/api/v1/contacts/bulk", new
+        {
+            contacts = new object[]
+            {
+                new { email = "bulk-trial@example.com", tags = new[] { "Trial" } },
+                new { email = "bulk-other@example.com", city = "Pune" },
+            },
+        })).ExpectAsync(HttpStatusCode.OK);
+        Assert.Equal(tagged, Assert.Single(await EnrollmentsAsync(app, journey)).ContactId);
+        // Upserting the same tag again is no change: no second entry.
+        await (await ws.Client(Role.Editor).PostJsonAsync("/api/v1/contacts/bulk", new { contacts = new[] { new { email = "bulk-trial@example.com", tags = new[] { "trial" } } } }))
+            .ExpectAsync(HttpStatusCode.OK);
+        await RunEngineAsync(app);
+        Assert.Single(await EnrollmentsAsync(app, journey));
+        Assert.Equal(["a"], (await DeliveriesAsync(app, journey)).Select(d => d.Step));
+    });
+
+    [Fact]
     public Task Lease_HeldByADeadNode_IsTakenOverOnlyAfterItExpires() => RunAsync(Start, async (app, ws) =>
     {
         var journey = await CreateJourneyAsync(ws, new { name = "Lease", trigger = new { type = "contact_created" }, steps = new object[] { Email("a", "A") } });
