@@ -313,13 +313,33 @@ public sealed class ChannelsBench : IBenchCommand
         }
     }
 
+    /// <summary>
+    /// Accepts a message as an MTA would before queueing it: parses its header block (MimeKit) and refuses
+    /// it (554) without a From, a Message-ID or a Content-Type, so a malformed message fails the benchmark
+    /// instead of being counted. The body is received (SmtpServer collects and un-stuffs DATA) but not stored.
+    /// </summary>
     internal sealed class CountingStore : MessageStore
     {
+        private static readonly SmtpResponse Malformed = new(SmtpReplyCode.TransactionFailed, "5.6.0 Malformed message");
         private int _count;
         public int Count => Volatile.Read(ref _count);
 
         public override Task<SmtpResponse> SaveAsync(ISessionContext context, IMessageTransaction transaction, ReadOnlySequence<byte> buffer, CancellationToken ct)
         {
+            using var stream = buffer.IsSingleSegment && System.Runtime.InteropServices.MemoryMarshal.TryGetArray(buffer.First, out var segment)
+                ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)
+                : new MemoryStream(buffer.ToArray(), writable: false);
+            MimeKit.HeaderList headers;
+            try
+            {
+                headers = MimeKit.HeaderList.Load(stream, ct);
+            }
+            catch (MimeKit.ParseException)
+            {
+                return Task.FromResult(Malformed);
+            }
+            if (!headers.Contains(MimeKit.HeaderId.From) || !headers.Contains(MimeKit.HeaderId.MessageId) || !headers.Contains(MimeKit.HeaderId.ContentType))
+                return Task.FromResult(Malformed);
             Interlocked.Increment(ref _count);
             return Task.FromResult(SmtpResponse.Ok);
         }
