@@ -73,8 +73,59 @@ public sealed class SmtpProviderTests
         Assert.Equal("Thanks for your order.", part.Text.Trim());
     }
 
+    /// <summary>Non-ASCII text, a line over the 998-octet limit and mixed line breaks: the body goes quoted-printable.</summary>
+    private static readonly RenderedMessage International = new()
+    {
+        Subject = "Grüße aus Zürich",
+        Html = "<html><body>\r\n<p>Schöne Grüße, 50% Rabatt – nur heute.</p>\n<p>" + new string('x', 1500) + "</p>\r<a href=\"https://shop.example/sale\">Jetzt kaufen</a></body></html>",
+        Text = "Schöne Grüße,\r\n50% Rabatt – nur heute.\nhttps://shop.example/sale",
+        UnsubscribeUrl = "https://herald.test/u/tok456",
+    };
+
     [Fact]
-    public async Task SendBatch_WithDkim_SignsMessageVerifiableWithThePublicKey()
+    public async Task SendBatch_NonAsciiAndLongLines_ArrivesSevenBitCleanAndDecodesToTheSameText()
+    {
+        await using var sink = new SmtpSink();
+        await using var provider = new SmtpProvider(sink.Settings(), TimeProvider.System);
+
+        var r = Assert.Single(await provider.SendBatchAsync([Email(11, "eva@example.com", International)], default));
+
+        Assert.True(r.Succeeded, r.ErrorText);
+        var received = Assert.Single(sink.Messages);
+        // 7-bit clean with lines within RFC 5322's limit: valid over any relay, nothing for one to re-encode.
+        Assert.All(received.Raw, b => Assert.InRange(b, (byte)1, (byte)127));
+        var lines = System.Text.Encoding.ASCII.GetString(received.Raw).Split("\r\n");
+        Assert.All(lines, l => Assert.InRange(l.Length, 0, 998));
+        Assert.DoesNotContain(lines, l => l.Contains('\n') || l.Contains('\r'));
+        var m = received.Message;
+        Assert.Equal("Grüße aus Zürich", m.Subject);
+        var alt = Assert.IsType<MultipartAlternative>(m.Body);
+        var text = Assert.IsType<TextPart>(alt[0]);
+        var html = Assert.IsType<TextPart>(alt[1]);
+        Assert.Equal(ContentEncoding.QuotedPrintable, html.ContentTransferEncoding);
+        Assert.Equal(International.Text!.ReplaceLineEndings("\n"), text.Text.ReplaceLineEndings("\n"));
+        Assert.Equal(International.Html!.ReplaceLineEndings("\n"), html.Text.ReplaceLineEndings("\n"));
+    }
+
+    [Fact]
+    public async Task SendBatch_PlainTextWithLeadingDots_ArrivesUnchanged()
+    {
+        await using var sink = new SmtpSink();
+        await using var provider = new SmtpProvider(sink.Settings(), TimeProvider.System);
+        var body = "Order 42\n.\n..hidden line\n.\r\nFrom the shop";
+
+        var r = await provider.SendBatchAsync([Email(12, "dot@example.com", new RenderedMessage { Subject = "Receipt", Text = body })], default);
+
+        Assert.True(r[0].Succeeded, r[0].ErrorText);
+        var part = Assert.IsType<TextPart>(Assert.Single(sink.Messages).Message.Body);
+        Assert.Equal(body.ReplaceLineEndings("\n"), part.Text.ReplaceLineEndings("\n"));
+    }
+
+    public static TheoryData<string> DkimContents => new() { "newsletter", "international" };
+
+    [Theory]
+    [MemberData(nameof(DkimContents))]
+    public async Task SendBatch_WithDkim_SignsMessageVerifiableWithThePublicKey(string content)
     {
         using var rsa = RSA.Create(2048);
         await using var sink = new SmtpSink();
@@ -83,7 +134,7 @@ public sealed class SmtpProviderTests
         settings.Validate().ThrowIfInvalid();
         await using var provider = new SmtpProvider(settings, TimeProvider.System);
 
-        var r = await provider.SendBatchAsync([Email(9, "cy@example.com", Newsletter)], default);
+        var r = await provider.SendBatchAsync([Email(9, "cy@example.com", content == "newsletter" ? Newsletter : International)], default);
 
         Assert.True(r[0].Succeeded, r[0].ErrorText);
         var m = Assert.Single(sink.Messages).Message;
