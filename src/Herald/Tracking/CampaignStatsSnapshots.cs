@@ -1,9 +1,7 @@
 using System.Collections.Concurrent;
 using Herald.Campaigns;
-using Herald.Common;
 using Herald.Delivery;
 using Herald.Storage;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
 namespace Herald.Tracking;
@@ -90,9 +88,7 @@ public sealed class CampaignStatsSnapshots(IServiceScopeFactory scopes, IOptions
 
     private static async Task<Snapshot> ReadAsync(HeraldDb db, long workspaceId, long campaignId, long? runId, long takenAt, CancellationToken ct)
     {
-        var campaign = await db.Set<Campaign>().AsNoTracking().FirstOrDefaultAsync(c => c.Id == campaignId && c.WorkspaceId == workspaceId, ct)
-            ?? throw new NotFoundException("Campaign");
-        var stats = await new CampaignStatsReader(db).ReadAsync(campaign, runId, ct);
+        var stats = await new CampaignStatsReader(db).ReadAsync(workspaceId, campaignId, runId, ct);
         // Runs beyond the listed newest ones count as not sending: the snapshot is then skipped, never wrongly used.
         var sending = stats.Runs?.Any(r => r.Status == RunStatus.Running && r.Pending > 0) == true;
         return new Snapshot(stats, sending, takenAt);
