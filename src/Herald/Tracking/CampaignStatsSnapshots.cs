@@ -74,8 +74,11 @@ public sealed class CampaignStatsSnapshots(IServiceScopeFactory scopes, IOptions
                 return s;
             });
             // A failed refresh (campaign deleted, database down) drops the slot: the next reader reads on its own and sees the error.
-            refresh.ContinueWith(t => _ = t.Exception is null || _slots.TryRemove(new KeyValuePair<(long, long, long?), Slot>(key, slot)), CancellationToken.None,
-                TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            refresh.ContinueWith(t =>
+            {
+                _ = t.Exception; // observed: readers that joined got it; one that did not must not leave it unobserved
+                _slots.TryRemove(new KeyValuePair<(long, long, long?), Slot>(key, slot));
+            }, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             return refresh;
         }
     }
