@@ -22,6 +22,7 @@ public sealed record RunStatsDto(string Id, int Occurrence, string Status, DateT
 /// GET /api/v1/campaigns/{id}/stats (API.md, Stats). Counters come from run rows, summed over runs (or one run); rates
 /// are over sent messages (bounceRate over sent + failed); opened, clicked, converted and unsubscribed count deliveries
 /// (people only), the *Total and machine* fields every event. Variants, timeline and links read pre-aggregated rows.
+/// While a run is sending the figures may be up to <c>Herald:Tracking:StatsSnapshotMaxAge</c> (1 s) old (<c>Tracking.CampaignStatsSnapshots</c>).
 /// </summary>
 public sealed record CampaignStatsDto(
     string CampaignId, string? RunId, string Status, string? StatusReason, int TotalRecipients, int Pending, int Sent, int Delivered, int Read,

@@ -22,8 +22,8 @@ public sealed class DeliveryService(HeraldDb db, AuditLog audit, ChannelRouter r
         await db.Set<Campaign>().AsNoTracking().FirstOrDefaultAsync(c => c.Id == id && c.WorkspaceId == caller.WorkspaceId, ct)
         ?? throw new NotFoundException("Campaign");
 
-    public async Task<CampaignStatsDto> StatsAsync(Caller caller, long campaignId, long? runId, CancellationToken ct) =>
-        await new Tracking.CampaignStatsReader(db).ReadAsync(await CampaignAsync(caller, campaignId, ct), runId, ct);
+    public Task<CampaignStatsDto> StatsAsync(Caller caller, long campaignId, long? runId, CancellationToken ct) =>
+        services.GetRequiredService<Tracking.CampaignStatsSnapshots>().ReadAsync(db, caller.WorkspaceId, campaignId, runId, ct);
 
     public async Task<Paged<CampaignSummaryDto>> AnalyticsAsync(Caller caller, PageRequest page, CancellationToken ct)
     {

@@ -26,6 +26,12 @@ public sealed class TrackingOptions : IValidatableObject
     [Range(0.05, 3600)]
     public double AbTestPollSeconds { get; set; } = 30;
 
+    /// <summary>
+    /// While a run is sending, campaign stats are served from a per-node snapshot at most this old (refreshed once per
+    /// this time however many readers poll); anything not sending is read fresh. Zero reads fresh every time. Default: 1 s.
+    /// </summary>
+    public TimeSpan StatsSnapshotMaxAge { get; set; } = TimeSpan.FromSeconds(1);
+
     public static readonly string[] DefaultMachineAgents =
     [
         "bot", "crawler", "spider", "preview", "scanner", "barracuda", "mimecast", "proofpoint", "safelinks", "symantec", "trendmicro",
@@ -37,6 +43,8 @@ public sealed class TrackingOptions : IValidatableObject
     {
         if (AttributionWindow <= TimeSpan.Zero) yield return new ValidationResult("AttributionWindow must be positive.", [nameof(AttributionWindow)]);
         if (MachineAfterSend < TimeSpan.Zero) yield return new ValidationResult("MachineAfterSend cannot be negative.", [nameof(MachineAfterSend)]);
+        if (StatsSnapshotMaxAge < TimeSpan.Zero || StatsSnapshotMaxAge > TimeSpan.FromMinutes(1))
+            yield return new ValidationResult("StatsSnapshotMaxAge must be between 0 and 1 minute.", [nameof(StatsSnapshotMaxAge)]);
         if (ClickBurst < TimeSpan.Zero) yield return new ValidationResult("ClickBurst cannot be negative.", [nameof(ClickBurst)]);
     }
 }

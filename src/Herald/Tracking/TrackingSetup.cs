@@ -14,6 +14,7 @@ public static class TrackingSetup
         services.AddScoped<LinkTracker>();
         services.AddScoped<IContactObserver, ConversionAttribution>();
         services.AddSingleton<AbTestDecider>();
+        services.AddSingleton<CampaignStatsSnapshots>();
         if (options.HasRole("scheduler")) services.AddHostedService<AbTestWorker>();
         return services;
     }

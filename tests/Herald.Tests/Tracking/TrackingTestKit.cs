@@ -42,9 +42,9 @@ public static class TrackingKit
 {
     public const string Html = """<html><body><p>Hi {{ contact.firstName }}</p><a href="https://shop.example/sale?a=1&amp;b=2">Sale</a> <a href="https://shop.example/new">New</a> <a href="{{ unsubscribeUrl }}">Unsubscribe</a></body></html>""";
 
-    /// <summary>Creates contacts, then a campaign to them through the API, approves (no approval needed) and sends it now; returns ids.</summary>
+    /// <summary>Creates contacts, then a campaign to them through the API, approves (no approval needed) and sends it now (and drains the engine unless told not to); returns ids.</summary>
     public static async Task<(long CampaignId, long RunId, List<long> Contacts)> SendAsync(TrackingApp app, TestWorkspace ws, int contacts = 2,
-        string html = Html, object? variants = null, object? abTest = null, object? tracking = null, string prefix = "reader")
+        string html = Html, object? variants = null, object? abTest = null, object? tracking = null, string prefix = "reader", bool drain = true)
     {
         var ids = new List<long>();
         var code = (prefix.Length * 7919 + prefix[0]) % 100; // phones stay distinct between prefixes
@@ -68,7 +68,7 @@ public static class TrackingKit
         await (await ws.Client().PostAsync($"/api/v1/campaigns/{id}/submit", null)).ExpectAsync(HttpStatusCode.OK);
         var sent = await (await ws.Client().PostAsync($"/api/v1/campaigns/{id}/send", null)).ExpectAsync(HttpStatusCode.Accepted);
         var runId = long.Parse(sent.GetProperty("run").GetProperty("id").GetString()!);
-        await app.DrainAsync();
+        if (drain) await app.DrainAsync();
         return (id, runId, ids);
     }
 
