@@ -276,12 +276,13 @@ public sealed class ImportService(HeraldDb db, IEnumerable<IContactObserver> obs
         await using (var tx = await db.Database.BeginTransactionAsync(ct))
         {
             _stage.Start();
-            await Exec("DELETE FROM import_stage", ct);
+            await Exec(pg ? "TRUNCATE import_stage" : "DELETE FROM import_stage", ct);
             if (pg)
             {
                 await CopyStagePostgresAsync(chunk, ct);
                 // A temp table has no statistics until analyzed; the match joins below need them to pick hash joins.
-                await Exec("ANALYZE import_stage", ct);
+                // Only the join keys: sampling the tags and attributes columns cost ~1.5 s a 100k chunk.
+                await Exec("ANALYZE import_stage (external_id, email, phone)", ct);
             }
             else await InsertStageSqliteAsync(chunk, ct);
             _stage.Stop();
@@ -435,16 +436,24 @@ public sealed class ImportService(HeraldDb db, IEnumerable<IContactObserver> obs
         {
             await w.StartRowAsync(ct);
             await w.WriteAsync(r.Line, NpgsqlDbType.Bigint, ct);
-            foreach (var s in new[] { r.ExternalId, r.Email, r.Phone, r.FirstName, r.LastName, r.Locale, r.Timezone, r.City, r.Region, r.Country })
-            {
-                if (s is null) await w.WriteNullAsync(ct);
-                else await w.WriteAsync(s, NpgsqlDbType.Text, ct);
-            }
+            await WriteTextAsync(w, r.ExternalId, ct);
+            await WriteTextAsync(w, r.Email, ct);
+            await WriteTextAsync(w, r.Phone, ct);
+            await WriteTextAsync(w, r.FirstName, ct);
+            await WriteTextAsync(w, r.LastName, ct);
+            await WriteTextAsync(w, r.Locale, ct);
+            await WriteTextAsync(w, r.Timezone, ct);
+            await WriteTextAsync(w, r.City, ct);
+            await WriteTextAsync(w, r.Region, ct);
+            await WriteTextAsync(w, r.Country, ct);
             await w.WriteAsync(r.Tags, NpgsqlDbType.Array | NpgsqlDbType.Text, ct);
             await w.WriteAsync(r.Attributes, NpgsqlDbType.Jsonb, ct);
         }
         await w.CompleteAsync(ct);
     }
+
+    private static Task WriteTextAsync(NpgsqlBinaryImporter w, string? value, CancellationToken ct) =>
+        value is null ? w.WriteNullAsync(ct) : w.WriteAsync(value, NpgsqlDbType.Text, ct);
 
     /// <summary>ImportStageInsert (SQLite): one prepared statement reused for every row inside the chunk's transaction.</summary>
     private async Task InsertStageSqliteAsync(List<StagedRow> chunk, CancellationToken ct)

@@ -32,6 +32,10 @@ public sealed class ImportApp : HeraldApp
     public ImportApp()
     {
         Settings["Herald:Imports:MaxFileBytes"] = MaxBytes.ToString();
+        // Small chunks: the 400-row import spans four, so rows are read ahead while earlier chunks are applied,
+        // and in-file duplicates, errors and updates cross chunk boundaries.
+        Settings["Herald:Imports:PostgresChunkRows"] = "128";
+        Settings["Herald:Imports:SqliteChunkRows"] = "128";
         ConfigureTestServices = s => s.AddSingleton<IContactObserver>(Recorder);
     }
 }
