@@ -32,6 +32,10 @@ public sealed class ImportApp : HeraldApp
     public ImportApp()
     {
         Settings["Herald:Imports:MaxFileBytes"] = MaxBytes.ToString();
+        // Small chunks: the 400-row import spans four, so rows are read ahead while earlier chunks are applied,
+        // and in-file duplicates, errors and updates cross chunk boundaries.
+        Settings["Herald:Imports:PostgresChunkRows"] = "128";
+        Settings["Herald:Imports:SqliteChunkRows"] = "128";
         ConfigureTestServices = s => s.AddSingleton<IContactObserver>(Recorder);
     }
 }
@@ -119,6 +123,45 @@ public sealed class ImportTests(ImportApp app) : IClassFixture<ImportApp>
         // Imported attributes are filterable with their types.
         var preview = await (await ws.Client().PostJsonAsync("/api/v1/audience/preview", new { audience = new { filter = new Dictionary<string, object> { ["Score"] = new { gt = 390 } } } })).ExpectAsync(HttpStatusCode.OK);
         Assert.Equal(10, preview.GetProperty("count").GetInt32());
+    }
+
+    [Fact]
+    public async Task Csv_AddressInsertedByAnotherWriterDuringTheImport_IsReportedOnce_AndTheOtherRowsAreImported()
+    {
+        if (!TestDatabase.IsPostgres) return; // needs a second writer whose uncommitted insert makes the import's INSERT wait
+        var ws = await app.CreateWorkspaceAsync("race", s => s.DefaultPhoneRegion = "IN");
+        // Another writer has inserted race2@example.com and not committed yet: the import's matching does not see it.
+        await using var scope = app.Services.CreateAsyncScope();
+        var other = scope.ServiceProvider.GetRequiredService<Herald.Storage.HeraldDb>();
+        await using var tx = await other.Database.BeginTransactionAsync();
+        other.Contacts.Add(new Contact { WorkspaceId = ws.Id, Email = "race2@example.com", City = "Other", CreatedAt = DateTime.UtcNow, UpdatedAt = DateTime.UtcNow });
+        await other.SaveChangesAsync();
+
+        var id = await UploadAsync(ws, Encoding.UTF8.GetBytes("email,city\nrace1@example.com,Pune\nrace2@example.com,Pune\nrace3@example.com,Pune\n"), "race.csv");
+        // Polls (not time logic) until the import's INSERT waits on the other writer's row, at most ~60 s.
+        for (var i = 0; i < 600; i++)
+        {
+            var waiting = await app.WithDbAsync(db => db.Database.SqlQueryRaw<int>(
+                "SELECT count(*)::int AS \"Value\" FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO contact %'").SingleAsync());
+            if (waiting > 0) break;
+            await Task.Delay(100);
+        }
+        await tx.CommitAsync();
+        var s = await WaitAsync(ws, id);
+
+        Assert.Equal("completed", s.GetProperty("status").GetString());
+        Assert.Equal(3, s.GetProperty("rowsRead").GetInt32());
+        Assert.Equal(2, s.GetProperty("created").GetInt32());
+        Assert.Equal(1, s.GetProperty("failed").GetInt32());
+        var error = Assert.Single(s.GetProperty("firstErrors").EnumerateArray());
+        Assert.Equal(3, error.GetProperty("line").GetInt32());
+        Assert.Contains("created meanwhile", error.GetProperty("reason").GetString());
+        await app.WithDbAsync(async db =>
+        {
+            var contacts = await db.Contacts.AsNoTracking().Where(c => c.WorkspaceId == ws.Id).OrderBy(c => c.Email).ToListAsync();
+            Assert.Equal(["race1@example.com", "race2@example.com", "race3@example.com"], contacts.Select(c => c.Email));
+            Assert.Equal(["Pune", "Other", "Pune"], contacts.Select(c => c.City));
+        });
     }
 
     [Fact]
