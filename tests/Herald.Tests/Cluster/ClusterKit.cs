@@ -222,6 +222,11 @@ public sealed class HeraldCluster : IAsyncDisposable
                 ["Herald__PublicBaseUrl"] = $"http://127.0.0.1:{port}",
                 ["Herald__Delivery__NodeName"] = node,
                 ["Herald__Scheduler__NodeName"] = node,
+                // UTC timestamps on every line: start latency and failover are read off the logs.
+                ["Logging__Console__FormatterName"] = "simple",
+                ["Logging__Console__FormatterOptions__TimestampFormat"] = "HH:mm:ss.fff ",
+                ["Logging__Console__FormatterOptions__UseUtcTimestamp"] = "true",
+                ["Logging__LogLevel__Herald.Scheduling"] = "Debug",
             };
             foreach (var (k, v) in settings ?? new Dictionary<string, string>()) env[k] = v;
             list.Add(new HeraldNode(node, port, Path.Combine(logDir, node + ".log"), env));

@@ -6,10 +6,10 @@ namespace Herald.Tests.Cluster;
 public sealed record ClusterRunResult(
     int Recipients, double Seconds, double MessagesPerSecond, DeliveryTally Tally,
     int SinkUnique, int SinkDuplicates, int LostSent, int UnexpectedAtSink,
-    string? KilledNode, int KilledInFlight)
+    string? KilledNode, int KilledInFlight, double FirstMessageSeconds = double.NaN)
 {
     public override string ToString() =>
-        $"{Recipients} recipients in {Seconds:F1} s = {MessagesPerSecond:F0} msg/s; rows {string.Join(", ", Tally.ByStatus.OrderBy(k => k.Key).Select(k => $"{k.Key} {k.Value}"))}; " +
+        $"{Recipients} recipients in {Seconds:F1} s = {MessagesPerSecond:F0} msg/s, first at the sink {FirstMessageSeconds:F1} s after submit; rows {string.Join(", ", Tally.ByStatus.OrderBy(k => k.Key).Select(k => $"{k.Key} {k.Value}"))}; " +
         $"sink {SinkUnique} ids, {SinkDuplicates} twice; sent-but-not-received {LostSent}; received-but-not-sent-or-unknown {UnexpectedAtSink}" +
         (KilledNode is null ? "" : $"; killed {KilledNode} with {KilledInFlight} in flight");
 }
@@ -27,6 +27,8 @@ public static class ClusterScenarios
     {
         using var api = cluster.Api(0);
         var before = sink.Received.Keys.ToHashSet();
+        var acceptedBefore = sink.Accepted.Count;
+        var submittedMs = sink.NowMs;
         var id = await api.CampaignAsync(tag, new { type = "now" });
         var campaignId = long.Parse(id);
         var sw = Stopwatch.StartNew();
@@ -54,8 +56,10 @@ public static class ClusterScenarios
         var mine = sink.Received.Where(kv => !before.Contains(kv.Key) && rowIds.ContainsKey(kv.Key)).ToList();
         var lost = tally.Rows.Count(r => r.Status == "sent" && !sink.Received.ContainsKey(r.Id));
         var unexpected = mine.Count(kv => rowIds[kv.Key] is not ("sent" or "unknown"));
+        // Start latency as a user sees it: from the submit to the first message at the provider.
+        var first = sink.Accepted.Skip(acceptedBefore).DefaultIfEmpty(-1).Min();
         return new ClusterRunResult(tally.Rows.Count, seconds, tally.Count("sent") / seconds, tally, mine.Count,
-            mine.Count(kv => kv.Value > 1), lost, unexpected, killed, inFlight);
+            mine.Count(kv => kv.Value > 1), lost, unexpected, killed, inFlight, first < 0 ? double.NaN : (first - submittedMs) / 1000.0);
     }
 
     /// <summary>
