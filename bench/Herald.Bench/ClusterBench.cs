@@ -61,7 +61,7 @@ public sealed class ClusterBench : IBenchCommand
             for (var i = k; i < nodes; i++) if (cluster.Nodes[i].IsRunning) cluster.Nodes[i].Kill();
             var r = await ClusterScenarios.DeliverAsync(cluster, sink, "bench", recipients, timeout);
             Console.WriteLine($"throughput, {k} node(s): {r}; load {Load()}");
-            summary.Add($"throughput {k} node(s): {r.MessagesPerSecond:F0} msg/s ({r.Seconds:F1} s), first message {r.FirstMessageSeconds:F1} s after submit, " +
+            summary.Add($"throughput {k} node(s): {r.MessagesPerSecond:F0} msg/s ({r.Seconds:F1} s), first message {r.FirstMessageSeconds:F1} s after the run's time, " +
                         $"{r.Tally.Count("sent")} sent, {r.SinkDuplicates} twice; load {Load()}");
         }
         await cluster.RestartStoppedAsync(TimeSpan.FromSeconds(240));

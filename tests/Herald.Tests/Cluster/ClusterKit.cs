@@ -333,6 +333,8 @@ public sealed class ClusterSink : IAsyncDisposable
     public int RetryAfterSeconds { get; set; } = 2;
     public string BaseUrl { get; private set; } = "";
     public long NowMs => _clock.ElapsedMilliseconds;
+    /// <summary>UTC wall-clock time of <see cref="NowMs"/> 0 (arrivals compared with times stored by the nodes).</summary>
+    public DateTime StartedUtc { get; } = DateTime.UtcNow;
 
     private ClusterSink(WebApplication app) => _app = app;
 
