@@ -24,9 +24,24 @@ public sealed class ClusterBench : IBenchCommand
         var rate = args.Get("rate", 0);
         var window = args.Get("window", 60);
         var logs = Path.Combine("artifacts", "bench-cluster", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss"));
-        var failures = 0;
+        var summary = new List<string>();
         Console.WriteLine($"cluster: {nodes} nodes, {recipients:N0} recipients, webhook to an in-process sink; logs in {logs}; load {Load()}");
 
+        try
+        {
+            return await RunPhasesAsync(args, pg, nodes, recipients, rate, window, logs, summary);
+        }
+        finally
+        {
+            // The figures docs/scaling.md quotes, in one block (per phase: result and the load average at its end).
+            Console.WriteLine($"summary ({nodes} nodes, {recipients:N0} recipients, logs {logs}):");
+            foreach (var line in summary) Console.WriteLine("  " + line);
+        }
+    }
+
+    private static async Task<int> RunPhasesAsync(BenchArgs args, string pg, int nodes, int recipients, int rate, int window, string logs, List<string> summary)
+    {
+        var failures = 0;
         await using var sink = await ClusterSink.StartAsync();
         var settings = new Dictionary<string, string>(ClusterSettings.Soak);
         await using var cluster = await HeraldCluster.StartAsync(pg, nodes, logs, settings, TimeSpan.FromSeconds(180));
@@ -35,6 +50,7 @@ public sealed class ClusterBench : IBenchCommand
             var seed = System.Diagnostics.Stopwatch.StartNew();
             await api.SeedContactsAsync(recipients, "bench");
             Console.WriteLine($"seeded {recipients:N0} contacts in {seed.Elapsed.TotalSeconds:F1} s");
+            summary.Add($"seed: {recipients:N0} contacts in {seed.Elapsed.TotalSeconds:F1} s; load {Load()}");
             await api.WebhookChannelAsync(sink.BaseUrl + "/bench");
         }
         var timeout = TimeSpan.FromSeconds(Math.Max(300, recipients / 100));
@@ -45,8 +61,10 @@ public sealed class ClusterBench : IBenchCommand
             for (var i = k; i < nodes; i++) if (cluster.Nodes[i].IsRunning) cluster.Nodes[i].Kill();
             var r = await ClusterScenarios.DeliverAsync(cluster, sink, "bench", recipients, timeout);
             Console.WriteLine($"throughput, {k} node(s): {r}; load {Load()}");
+            summary.Add($"throughput {k} node(s): {r.MessagesPerSecond:F0} msg/s ({r.Seconds:F1} s), first message {r.FirstMessageSeconds:F1} s after the run's time, " +
+                        $"{r.Tally.Count("sent")} sent, {r.SinkDuplicates} twice; load {Load()}");
         }
-        await cluster.RestartStoppedAsync(TimeSpan.FromSeconds(120));
+        await cluster.RestartStoppedAsync(TimeSpan.FromSeconds(240));
 
         if (args.Has("kill"))
         {
@@ -54,8 +72,10 @@ public sealed class ClusterBench : IBenchCommand
             var ok = r.SinkDuplicates == 0 && r.LostSent == 0 && r.UnexpectedAtSink == 0 && r.Tally.Count("pending", "sending") == 0
                      && r.Tally.Count("unknown") <= r.KilledInFlight && r.Tally.FromRows == r.Tally.Counters;
             Console.WriteLine($"kill -9 mid-run ({(ok ? "PASS" : "FAIL")}): {r}; counters {(r.Tally.FromRows == r.Tally.Counters ? "equal" : "differ from")} rows; load {Load()}");
+            summary.Add($"kill -9 {(ok ? "PASS" : "FAIL")}: {r.Tally.Count("sent")} sent + {r.Tally.Count("unknown")} unknown (killed {r.KilledNode} held {r.KilledInFlight} in flight), " +
+                        $"{r.Tally.Count("pending", "sending")} not final, {r.LostSent} lost, {r.SinkDuplicates} twice at the sink, counters {(r.Tally.FromRows == r.Tally.Counters ? "=" : "<>")} rows; load {Load()}");
             if (!ok) failures++;
-            await cluster.RestartStoppedAsync(TimeSpan.FromSeconds(120));
+            await cluster.RestartStoppedAsync(TimeSpan.FromSeconds(240));
         }
 
         if (rate > 0)
@@ -65,8 +85,10 @@ public sealed class ClusterBench : IBenchCommand
                 TimeSpan.FromSeconds(window), TimeSpan.FromSeconds(window + 120));
             var ok = error <= 0.05;
             Console.WriteLine($"global rate limit {rate}/s across {nodes} nodes ({(ok ? "PASS" : "FAIL")}): measured {measured:F1}/s over {window} s, {error:P2} off; load {Load()}");
+            summary.Add($"rate {(ok ? "PASS" : "FAIL")}: limit {rate}/s, measured {measured:F1}/s over {window} s ({error:P2} off, bound 5%); load {Load()}");
             if (!ok) failures++;
         }
+        summary.Add(failures == 0 ? "all checks PASS" : $"{failures} check(s) FAIL");
         return failures == 0 ? 0 : 1;
     }
 

@@ -92,6 +92,11 @@ public sealed class CampaignRun
     public bool Misfired { get; set; }
     /// <summary>Node that claimed the run (scheduler).</summary>
     public string? ClaimedBy { get; set; }
+    /// <summary>
+    /// While <c>starting</c>: until when the claiming node owns the start. Its heartbeat moves it on while it
+    /// materializes; once it passes (the node died) any scheduler claims the run again.
+    /// </summary>
+    public DateTime? LeaseUntil { get; set; }
 
     // Counters, kept in step with delivery rows per batch (never COUNT(*) on read).
     public int Total { get; set; }

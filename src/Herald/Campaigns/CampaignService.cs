@@ -137,7 +137,7 @@ public sealed class CampaignService(
         var run = new CampaignRun
         {
             WorkspaceId = c.WorkspaceId, CampaignId = c.Id, Occurrence = await NextOccurrenceAsync(c.Id, ct), ScheduledFor = now,
-            StartedAt = now, Status = RunStatus.Starting, ClaimedBy = "send-now",
+            StartedAt = now, Status = RunStatus.Starting, ClaimedBy = "send-now", LeaseUntil = launcher.LeaseFrom(now),
         };
         db.Set<CampaignRun>().Add(run);
         audit.Record(caller, "campaign.send", "campaign", c.Id);

@@ -49,7 +49,9 @@ public sealed class RunStarter(HeraldDb db, IAudienceQuery audience, ChannelRout
         var suppressions = await db.Set<Suppression>().AnyAsync(s => s.WorkspaceId == ws.Id && channels.Contains(s.Channel), ct);
 
         var started = System.Diagnostics.Stopwatch.StartNew();
+        if (db.IsPostgres) await AnalyzeStaleAudienceTablesAsync(ct);
         await using var tx = await db.Database.BeginTransactionAsync(ct);
+        if (!await LockRunStartAsync(runId, ct)) return;
         var inserted = 0;
         if (campaign.ChannelMode == "fallback")
             inserted += await InsertAsync(run, campaign, ws, fragment, channels, fallback: true, configIds, content, suppressions, abPhase, now, ct);
@@ -82,6 +84,47 @@ public sealed class RunStarter(HeraldDb db, IAudienceQuery audience, ChannelRout
         if (moved == 0) return;
         await signal.NotifyAsync(db, ct);
         await completion.CheckRunsAsync(db, [runId], ct);
+    }
+
+    /// <summary>Advisory lock namespace of run starts ("HRLD"); the second key is the run id.</summary>
+    private const int RunStartLockSpace = 0x48524C44;
+
+    /// <summary>
+    /// RunStartLock: one node at a time materializes a run. A node whose start lease passed while it was alive but
+    /// slow, and the node that claimed the run after it, would otherwise both scan the audience; the second waits
+    /// here (the lock is the transaction's, so a dead node's goes with its connection) and then finds the run
+    /// already running. On SQLite the transaction's write lock does the same. False: nothing left to start.
+    /// </summary>
+    private async Task<bool> LockRunStartAsync(long runId, CancellationToken ct)
+    {
+        if (db.IsPostgres)
+            await Sql.ExecAsync(db, "SELECT pg_advisory_xact_lock(@space, @run)", ct, ("space", RunStartLockSpace), ("run", (int)(runId & int.MaxValue)));
+        var status = await Sql.QueryAsync(db, "SELECT status FROM campaign_run WHERE id = @r", r => r.GetString(0), ct, ("r", runId));
+        return status is [RunStatus.Scheduled or RunStatus.Starting];
+    }
+
+    /// <summary>
+    /// ContactAnalyzeStale: the audience tables' planner statistics are refreshed before materializing when they
+    /// were never taken or a fifth of the rows changed since. Right after a bulk import (a new install, a cluster's
+    /// first campaign) PostgreSQL has no statistics for <c>contact</c>, estimates the audience at one row and plans
+    /// RunMaterialize as a nested loop that rescans the workspace's contacts per contact: measured 63 s for 12,000
+    /// contacts, 0.3 s once analyzed. Autovacuum only gets to it within a minute (naptime), which is why the first
+    /// campaign after a start was ~60 s late and the next ones were not. ANALYZE samples (30,000 rows), so it costs
+    /// well under a second even for millions of contacts, and only when the statistics are stale.
+    /// </summary>
+    private async Task AnalyzeStaleAudienceTablesAsync(CancellationToken ct)
+    {
+        var stale = await Sql.QueryAsync(db, """
+            SELECT relname FROM pg_stat_user_tables
+            WHERE relname IN ('contact', 'contact_list_member') AND schemaname = current_schema()
+              AND ((last_analyze IS NULL AND last_autoanalyze IS NULL AND n_live_tup + n_mod_since_analyze > 0)
+                   OR n_mod_since_analyze > 1000 + n_live_tup / 5)
+            """, r => r.GetString(0), ct);
+        foreach (var table in stale)
+        {
+            log.LogInformation("Refreshing planner statistics of {Table} before materializing (stale after bulk changes)", table);
+            await db.Database.ExecuteSqlRawAsync(table == "contact" ? "ANALYZE contact" : "ANALYZE contact_list_member", ct);
+        }
     }
 
     /// <summary>Per-variant totals of a run that just started (A/B figures and per-variant stats move from here).</summary>

@@ -77,8 +77,9 @@ public sealed class CampaignScheduler(
     /// RunClaimDue: one UPDATE ... RETURNING moves due runs from scheduled to starting and stamps this node.
     /// On PostgreSQL the inner SELECT takes row locks with SKIP LOCKED, so concurrent schedulers claim
     /// disjoint runs and never wait on each other; on SQLite the single statement is atomic (one writer).
-    /// A run left in starting past <see cref="SchedulerOptions.StartingTimeout"/> (its node died) is claimed
-    /// again; the run starter is idempotent per run. Walks the (status, scheduled_for) index in due order.
+    /// Each claim carries a lease (<see cref="SchedulerOptions.StartingLease"/>) that the launching node's heartbeat
+    /// renews; a run still starting whose lease passed (its node died mid-start) is claimed again. The run starter
+    /// is idempotent per run and serializes starts of one run. Walks the (status, scheduled_for) index in due order.
     /// </summary>
     private async Task<List<ClaimedRun>> RunClaimDue(DateTime nowUtc, CancellationToken ct)
     {
@@ -86,10 +87,11 @@ public sealed class CampaignScheduler(
         var db = scope.ServiceProvider.GetRequiredService<HeraldDb>();
         var lockClause = db.IsPostgres ? "FOR UPDATE SKIP LOCKED" : "";
         var sql = $"""
-            UPDATE campaign_run SET status = @starting, claimed_by = @node, started_at = @now
+            UPDATE campaign_run SET status = @starting, claimed_by = @node, started_at = @now, lease_until = @lease_until
             WHERE id IN (
                 SELECT id FROM campaign_run
-                WHERE (status = @scheduled AND scheduled_for <= @now) OR (status = @starting AND started_at < @stale)
+                WHERE (status = @scheduled AND scheduled_for <= @now)
+                   OR (status = @starting AND (lease_until < @now OR (lease_until IS NULL AND started_at < @legacy_stale)))
                 ORDER BY scheduled_for
                 LIMIT @limit {lockClause})
             RETURNING id, scheduled_for
@@ -104,7 +106,8 @@ public sealed class CampaignScheduler(
             Add(cmd, "scheduled", RunStatus.Scheduled);
             Add(cmd, "node", Node);
             Add(cmd, "now", nowUtc);
-            Add(cmd, "stale", nowUtc - _o.StartingTimeout);
+            Add(cmd, "lease_until", nowUtc + _o.StartingLease);
+            Add(cmd, "legacy_stale", nowUtc - SchedulerOptions.LegacyStartingTimeout);
             Add(cmd, "limit", _o.BatchSize);
             var list = new List<ClaimedRun>();
             await using var reader = await cmd.ExecuteReaderAsync(ct);
@@ -130,7 +133,10 @@ public sealed class CampaignScheduler(
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<HeraldDb>();
-        return await db.Set<CampaignRun>().Where(r => r.Status == RunStatus.Scheduled).MinAsync(r => (DateTime?)r.ScheduledFor, ct);
+        var due = await db.Set<CampaignRun>().Where(r => r.Status == RunStatus.Scheduled).MinAsync(r => (DateTime?)r.ScheduledFor, ct);
+        // A start in progress elsewhere is due again when its lease would pass: wake then, in case its node died.
+        var lease = await db.Set<CampaignRun>().Where(r => r.Status == RunStatus.Starting).MinAsync(r => r.LeaseUntil, ct);
+        return due is null ? lease : lease is null ? due : lease < due ? lease : due;
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

@@ -13,8 +13,14 @@ namespace Herald.Scheduling;
 /// recurring schedule, hands the run to <see cref="IRunStarter"/> and marks it running. Used by the
 /// scheduler (due runs) and by send-now.
 /// </summary>
-public sealed class RunLauncher(IServiceScopeFactory scopes, SchedulerSignal signal, TimeProvider clock, HeraldMetrics metrics, ILogger<RunLauncher> log)
+public sealed class RunLauncher(IServiceScopeFactory scopes, SchedulerSignal signal, TimeProvider clock, HeraldMetrics metrics,
+    Microsoft.Extensions.Options.IOptions<SchedulerOptions> options, ILogger<RunLauncher> log)
 {
+    private readonly TimeSpan _lease = options.Value.StartingLease;
+
+    /// <summary>The lease a run claimed at <paramref name="nowUtc"/> gets (send-now stamps it on the run it creates).</summary>
+    public DateTime LeaseFrom(DateTime nowUtc) => nowUtc + _lease;
+
     public sealed record Outcome(long RunId, bool Started, bool Misfired, DateTime? NextRunAt, string? Error);
 
     /// <param name="misfired">The run is late because the server was down: a recurring schedule continues from the next future slot.</param>
@@ -24,8 +30,9 @@ public sealed class RunLauncher(IServiceScopeFactory scopes, SchedulerSignal sig
     /// running (compare-and-set), the next run is created and the run is marked running. A claimed run's
     /// campaign is startable: pause, cancel and reschedule move or remove its scheduled runs in the same
     /// transaction as the campaign. If the campaign changed in the meantime, the run ends cancelled (workers
-    /// only send for running runs). If the node dies midway, the run stays <c>starting</c> and is claimed again
-    /// after <see cref="SchedulerOptions.StartingTimeout"/> (the starter is idempotent), creating the next run then.
+    /// only send for running runs). While the starter materializes, a heartbeat renews the run's lease
+    /// (<see cref="SchedulerOptions.StartingLease"/>); if the node dies midway the run stays <c>starting</c>, its
+    /// lease passes and another scheduler claims it again (the starter is idempotent), creating the next run then.
     /// </remarks>
     public async Task<Outcome> LaunchAsync(long runId, bool misfired, DateTime? nowUtc, CancellationToken ct)
     {
@@ -38,7 +45,17 @@ public sealed class RunLauncher(IServiceScopeFactory scopes, SchedulerSignal sig
         try
         {
             if (starter is null) log.LogWarning("No run starter is registered; run {RunId} has nothing to deliver", runId);
-            else await starter.StartAsync(runId, ct);
+            else
+            {
+                using var beating = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                var heartbeat = HeartbeatAsync(runId, beating.Token);
+                try { await starter.StartAsync(runId, ct); }
+                finally
+                {
+                    await beating.CancelAsync();
+                    await heartbeat;
+                }
+            }
         }
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
         {
@@ -104,6 +121,30 @@ public sealed class RunLauncher(IServiceScopeFactory scopes, SchedulerSignal sig
             await db.Set<CampaignRun>().Where(r => r.Id == runId).ExecuteUpdateAsync(s => s.SetProperty(r => r.Misfired, true).SetProperty(r => r.StatusReason, note), ct);
         metrics.RunsStarted.Add(1);
         return new Outcome(runId, true, misfired, next, null);
+    }
+
+    /// <summary>
+    /// RunLeaseRenew: every third of the lease, moves the lease of the run this node is starting on, while it is
+    /// still starting. A failed renewal is only logged: the next one may succeed before the lease passes, and if
+    /// none does, another node claiming the run is the intended outcome (starts of one run are serialized).
+    /// </summary>
+    private async Task HeartbeatAsync(long runId, CancellationToken ct)
+    {
+        var period = _lease / 3;
+        while (true)
+        {
+            try
+            {
+                await Task.Delay(period, clock, ct);
+                await using var scope = scopes.CreateAsyncScope();
+                var db = scope.ServiceProvider.GetRequiredService<HeraldDb>();
+                var until = LeaseFrom(clock.GetUtcNow().UtcDateTime);
+                await db.Set<CampaignRun>().Where(r => r.Id == runId && r.Status == RunStatus.Starting)
+                    .ExecuteUpdateAsync(s => s.SetProperty(r => r.LeaseUntil, until), ct);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested) { return; }
+            catch (Exception e) { log.LogWarning(e, "Could not renew the start lease of run {RunId}", runId); }
+        }
     }
 
     private async Task CreateNextAsync(HeraldDb db, long workspaceId, long campaignId, int occurrence, DateTime? next, CancellationToken ct)

@@ -18,9 +18,16 @@ public sealed class SchedulerOptions
     [Range(typeof(TimeSpan), "00:00:00.100", "1.00:00:00")]
     public TimeSpan MisfireThreshold { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>A run claimed but still <c>starting</c> after this (its node died) is claimed again. Default: 5 min.</summary>
-    [Range(typeof(TimeSpan), "00:00:10", "1.00:00:00")]
-    public TimeSpan StartingTimeout { get; set; } = TimeSpan.FromMinutes(5);
+    /// <summary>
+    /// Lease of a claimed run while it starts (materializes its audience). The claiming node renews it every third
+    /// of this; a run still <c>starting</c> whose lease passed (its node died) is claimed again by any scheduler.
+    /// Default: 30 s.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan StartingLease { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>A run <c>starting</c> without a lease (claimed before leases existed) is claimed again after this.</summary>
+    internal static readonly TimeSpan LegacyStartingTimeout = TimeSpan.FromMinutes(5);
 
     /// <summary>Most runs claimed by one statement. Default: 100.</summary>
     [Range(1, 10_000)]

@@ -6,10 +6,10 @@ namespace Herald.Tests.Cluster;
 public sealed record ClusterRunResult(
     int Recipients, double Seconds, double MessagesPerSecond, DeliveryTally Tally,
     int SinkUnique, int SinkDuplicates, int LostSent, int UnexpectedAtSink,
-    string? KilledNode, int KilledInFlight)
+    string? KilledNode, int KilledInFlight, double FirstMessageSeconds = double.NaN)
 {
     public override string ToString() =>
-        $"{Recipients} recipients in {Seconds:F1} s = {MessagesPerSecond:F0} msg/s; rows {string.Join(", ", Tally.ByStatus.OrderBy(k => k.Key).Select(k => $"{k.Key} {k.Value}"))}; " +
+        $"{Recipients} recipients in {Seconds:F1} s = {MessagesPerSecond:F0} msg/s, first at the sink {FirstMessageSeconds:F1} s after the run's time; rows {string.Join(", ", Tally.ByStatus.OrderBy(k => k.Key).Select(k => $"{k.Key} {k.Value}"))}; " +
         $"sink {SinkUnique} ids, {SinkDuplicates} twice; sent-but-not-received {LostSent}; received-but-not-sent-or-unknown {UnexpectedAtSink}" +
         (KilledNode is null ? "" : $"; killed {KilledNode} with {KilledInFlight} in flight");
 }
@@ -27,6 +27,7 @@ public static class ClusterScenarios
     {
         using var api = cluster.Api(0);
         var before = sink.Received.Keys.ToHashSet();
+        var acceptedBefore = sink.Accepted.Count;
         var id = await api.CampaignAsync(tag, new { type = "now" });
         var campaignId = long.Parse(id);
         var sw = Stopwatch.StartNew();
@@ -54,8 +55,13 @@ public static class ClusterScenarios
         var mine = sink.Received.Where(kv => !before.Contains(kv.Key) && rowIds.ContainsKey(kv.Key)).ToList();
         var lost = tally.Rows.Count(r => r.Status == "sent" && !sink.Received.ContainsKey(r.Id));
         var unexpected = mine.Count(kv => rowIds[kv.Key] is not ("sent" or "unknown"));
+        // Start latency as a user sees it: from the run's time (the submit, for "now") to the first message at the provider.
+        var first = sink.Accepted.Skip(acceptedBefore).DefaultIfEmpty(-1).Min();
+        var due = (await cluster.QueryAsync("SELECT MIN(scheduled_for) FROM campaign_run WHERE campaign_id = @c",
+            r => r.GetDateTime(0), ("c", campaignId)))[0];
+        var firstSeconds = first < 0 ? double.NaN : (sink.StartedUtc.AddMilliseconds(first) - due.ToUniversalTime()).TotalSeconds;
         return new ClusterRunResult(tally.Rows.Count, seconds, tally.Count("sent") / seconds, tally, mine.Count,
-            mine.Count(kv => kv.Value > 1), lost, unexpected, killed, inFlight);
+            mine.Count(kv => kv.Value > 1), lost, unexpected, killed, inFlight, firstSeconds);
     }
 
     /// <summary>

@@ -46,6 +46,26 @@ public sealed class RunStarterTests(DeliveryApp app) : IClassFixture<DeliveryApp
     }
 
     [Fact]
+    public async Task Start_ByTwoNodesAtOnce_OneRowPerRecipientAndCountersFromTheRows()
+    {
+        // A node whose start lease passed while it was still materializing, and the node that claimed the run after it.
+        // PostgreSQL only: on SQLite one process owns all work, and its single writer refuses the second transaction.
+        if (!TestDatabase.IsPostgres) return;
+        var ws = await app.CreateWorkspaceAsync();
+        await DeliverySeed.ManyAsync(app, ws.Id, 2000);
+        var (_, runId) = await DeliverySeed.CampaignAsync(app, ws.Id);
+        await app.WithDbAsync(db => db.Set<Herald.Campaigns.CampaignRun>().Where(r => r.Id == runId)
+            .ExecuteUpdateAsync(u => u.SetProperty(r => r.Status, Herald.Campaigns.RunStatus.Starting)));
+
+        await Task.WhenAll(DeliverySeed.StartAsync(app, runId), DeliverySeed.StartAsync(app, runId));
+
+        Assert.Equal(2000, (await DeliverySeed.DeliveriesAsync(app, runId)).Count);
+        var run = await DeliverySeed.RunAsync(app, runId);
+        Assert.Equal((Herald.Campaigns.RunStatus.Running, 2000, 2000), (run.Status, run.Total, run.Pending));
+        await DeliverySeed.AssertCountersMatchRowsAsync(app, runId);
+    }
+
+    [Fact]
     public async Task Start_Twice_IsANoOp()
     {
         var ws = await app.CreateWorkspaceAsync();

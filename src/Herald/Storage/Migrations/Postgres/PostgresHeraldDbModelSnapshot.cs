@@ -963,6 +963,10 @@ namespace Herald.Storage.Migrations.Postgres
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("finished_at");
 
+                    b.Property<DateTime?>("LeaseUntil")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("lease_until");
+
                     b.Property<int>("MachineClicks")
                         .HasColumnType("integer")
                         .HasColumnName("machine_clicks");

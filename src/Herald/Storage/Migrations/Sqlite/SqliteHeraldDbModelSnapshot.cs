@@ -931,6 +931,10 @@ namespace Herald.Storage.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasColumnName("finished_at");
 
+                    b.Property<DateTime?>("LeaseUntil")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("lease_until");
+
                     b.Property<int>("MachineClicks")
                         .HasColumnType("INTEGER")
                         .HasColumnName("machine_clicks");
