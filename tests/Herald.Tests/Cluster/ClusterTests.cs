@@ -13,10 +13,9 @@ public sealed class ClusterTests(ClusterFixture fx, ITestOutputHelper output)
 {
     private HeraldCluster Cluster => fx.Cluster!;
 
-    [Fact]
+    [PostgresFact]
     public void FirstCampaignAfterStartAndImport_ClaimedWithinTwoSecondsFirstMessageWithinFive()
     {
-        if (fx.Skip is not null) return;
         var r = fx.FirstCampaign!;
         output.WriteLine($"claimed {fx.FirstClaimSeconds:F3} s after its time; {r}");
 
@@ -27,10 +26,9 @@ public sealed class ClusterTests(ClusterFixture fx, ITestOutputHelper output)
         Assert.Equal(ClusterFixture.FirstRecipients, r.Tally.Count("sent"));
     }
 
-    [Fact]
+    [PostgresFact]
     public async Task KillNodeMidRun_AtMostOnce_EveryDeliveryFinalNoneLostNoneSentTwice()
     {
-        if (fx.Skip is not null) return;
         await fx.EnsureAllRunningAsync();
         using var api = Cluster.Api(0);
         await api.WebhookChannelAsync(fx.Sink.BaseUrl + "/kill", crashPolicy: "at_most_once");
@@ -49,10 +47,9 @@ public sealed class ClusterTests(ClusterFixture fx, ITestOutputHelper output)
         Assert.Equal(r.Tally.FromRows, r.Tally.Counters);
     }
 
-    [Fact]
+    [PostgresFact]
     public async Task GlobalRateLimit_ThreeNodes_SinkRateWithinTenPercentOfTheLimit()
     {
-        if (fx.Skip is not null) return;
         await fx.EnsureAllRunningAsync();
         // Every node must be sending for the limit to be global rather than per node: 3 nodes x 2 workers all claim.
         var (rate, error) = await ClusterScenarios.MeasureRateAsync(Cluster, fx.Sink, ClusterFixture.Everyone, perSecond: 200,
@@ -62,10 +59,9 @@ public sealed class ClusterTests(ClusterFixture fx, ITestOutputHelper output)
         Assert.InRange(error, 0, 0.10);
     }
 
-    [Fact]
+    [PostgresFact]
     public async Task SchedulerFailover_NodeKilledBeforeTheRunsAreDue_RunsStartWithinTwoSecondsOnAnotherNode()
     {
-        if (fx.Skip is not null) return;
         await fx.EnsureAllRunningAsync();
         using var api = Cluster.Api(0);
         await api.WebhookChannelAsync(fx.Sink.BaseUrl + "/sched");
@@ -98,10 +94,9 @@ public sealed class ClusterTests(ClusterFixture fx, ITestOutputHelper output)
         foreach (var id in ids) await api.PostAsync($"/api/v1/campaigns/{id}/cancel");
     }
 
-    [Fact]
+    [PostgresFact]
     public async Task ProviderOutage_503ThenTimeouts_AllSentRetryAfterHonouredNoRetryStorm()
     {
-        if (fx.Skip is not null) return;
         await fx.EnsureAllRunningAsync();
         using var api = Cluster.Api(0);
         const int perSecond = 300;
@@ -141,10 +136,9 @@ public sealed class ClusterTests(ClusterFixture fx, ITestOutputHelper output)
         Assert.InRange(perSecondDuring, 0, perSecond * 1.1);
     }
 
-    [Fact]
+    [PostgresFact]
     public async Task ProviderRejectsEverything_RunPausesItselfAtTheConfiguredShareAndSaysWhy()
     {
-        if (fx.Skip is not null) return;
         await fx.EnsureAllRunningAsync();
         using var api = Cluster.Api(0);
         await api.WebhookChannelAsync(fx.Sink.BaseUrl + "/reject");
@@ -171,10 +165,9 @@ public sealed class ClusterTests(ClusterFixture fx, ITestOutputHelper output)
         }
     }
 
-    [Fact]
+    [PostgresFact]
     public async Task SecretsNeverInLogs_ChannelsCreatedTestedAndUsed_NoSecretValueInAnyNodeOutput()
     {
-        if (fx.Skip is not null) return;
         await fx.EnsureAllRunningAsync();
         using var api = Cluster.Api(0);
         var secrets = new Dictionary<string, string>
@@ -233,15 +226,10 @@ public sealed class ClusterTests(ClusterFixture fx, ITestOutputHelper output)
         Assert.True(p.ExitCode == 0, $"{ctl} {action} exited {p.ExitCode}: {await p.StandardError.ReadToEndAsync()}");
     }
 
-    [Fact]
+    [PostgresFact(NeedsServerControl: true)]
     public async Task DatabaseRestartedMidRun_NodesReportUnreadyThenReconnectAndTheRunCompletes()
     {
-        if (fx.Skip is not null) return;
-        if (Environment.GetEnvironmentVariable("HERALD_TEST_PG_CTL") is not { Length: > 0 } ctl)
-        {
-            output.WriteLine("HERALD_TEST_PG_CTL not set: the database outage needs a server this test may restart");
-            return;
-        }
+        var ctl = Environment.GetEnvironmentVariable("HERALD_TEST_PG_CTL")!;
         await fx.EnsureAllRunningAsync();
         using var api = Cluster.Api(0);
         await api.WebhookChannelAsync(fx.Sink.BaseUrl + "/dbdown", perSecond: 1000, crashPolicy: "at_least_once");

@@ -9,10 +9,9 @@ namespace Herald.Tests.Delivery;
 /// <summary>Real hosted workers: several nodes on one PostgreSQL database (SQLite has one owner process by design).</summary>
 public sealed class MultiNodeTests(DeliveryApp owner) : IClassFixture<DeliveryApp>
 {
-    [Fact]
+    [PostgresFact]
     public async Task TwoHosts_TenThousandRecipients_NoneSentTwiceNoneLost()
     {
-        if (!TestDatabase.IsPostgres) return;
         var sends = new FakeSends();
         var ws = await owner.CreateWorkspaceAsync();
         await DeliverySeed.ChannelAsync(owner, ws.Id);
@@ -34,10 +33,9 @@ public sealed class MultiNodeTests(DeliveryApp owner) : IClassFixture<DeliveryAp
         await DeliverySeed.AssertCountersMatchRowsAsync(owner, runId);
     }
 
-    [Fact]
+    [PostgresFact]
     public async Task HostStoppedMidRun_LeasesExpireAndTheOtherHostCompletesTheRun()
     {
-        if (!TestDatabase.IsPostgres) return;
         var sends = new FakeSends();
         var ws = await owner.CreateWorkspaceAsync();
         await DeliverySeed.ChannelAsync(owner, ws.Id);

@@ -211,10 +211,9 @@ public sealed class SchedulerNotifyTests(SchedulerRoleApp app) : IClassFixture<S
         Assert.True(condition(), what);
     }
 
-    [Fact]
+    [PostgresFact]
     public async Task HostedLoop_NotifyFromAnotherNode_WakesItOnPostgres()
     {
-        if (!TestDatabase.IsPostgres) return; // LISTEN/NOTIFY is PostgreSQL's; SQLite runs one process
         var ws = await app.CreateWorkspaceAsync();
         var c = await (await ws.Client(Role.Editor).PostJsonAsync("/api/v1/campaigns", CampaignBodies.Sms())).ExpectAsync(HttpStatusCode.Created);
         var id = long.Parse(c.GetProperty("id").GetString()!);
