@@ -114,6 +114,11 @@ public sealed class DeliveryBench : IBenchCommand
         }
 
         await app.StartAsync();
+        Dictionary<int, double>? pgCpuBefore = null;
+        if (provider == "postgres")
+            await using (var scope = app.Services.CreateAsyncScope())
+                pgCpuBefore = await PgStat.BackendCpuAsync(scope.ServiceProvider.GetRequiredService<HeraldDb>());
+        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
         var total = Stopwatch.StartNew();
         await using (var scope = app.Services.CreateAsyncScope())
             await scope.ServiceProvider.GetRequiredService<IRunStarter>().StartAsync(runId, default);
@@ -141,7 +146,16 @@ public sealed class DeliveryBench : IBenchCommand
         Console.WriteLine($"end to end (materialize + send): {elapsed:F2} s = {r.Sent / elapsed:N0} msg/s");
         Console.WriteLine($"peak RSS: {PeakRss() / 1048576} MB (VmHWM), GC heap now {GC.GetTotalMemory(false) / 1048576} MB");
         if (sink is not null) Console.WriteLine($"sink received: {Interlocked.Read(ref sinkCount):N0}");
-        Console.WriteLine($"bench process CPU: {Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds:F1} s over {total.Elapsed.TotalSeconds:F1} s wall; load average {PgStat.LoadAverage()}");
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
+        Console.WriteLine($"bench process CPU: {cpu:F1} s over {total.Elapsed.TotalSeconds:F1} s wall; load average {PgStat.LoadAverage()}");
+        Console.WriteLine($"CPU per message, run only: bench {(cpu - cpuBefore) * 1e6 / Math.Max(1, r.Total):F1} us");
+        if (pgCpuBefore is not null)
+            await using (var scope = app.Services.CreateAsyncScope())
+            {
+                var pgCpu = PgStat.CpuSince(pgCpuBefore, await PgStat.BackendCpuAsync(scope.ServiceProvider.GetRequiredService<HeraldDb>()));
+                Console.WriteLine($"PostgreSQL backends of this database: {pgCpu:F1} s CPU = {pgCpu * 1e6 / Math.Max(1, r.Total):F1} us per message; " +
+                    $"bench + PostgreSQL = {((cpu - cpuBefore) + pgCpu) * 1e6 / Math.Max(1, r.Total):F1} us per message (2 cores: ceiling {2 * Math.Max(1, r.Total) / ((cpu - cpuBefore) + pgCpu):N0} msg/s)");
+            }
         if (provider == "postgres" && args.Has("pgstat"))
         {
             await using var scope = app.Services.CreateAsyncScope();

@@ -28,6 +28,38 @@ internal static class PgStat
         while (await rd.ReadAsync()) Console.WriteLine($"  {rd.GetValue(0),7} {rd.GetValue(1),8} {rd.GetValue(2),8} {rd.GetValue(3),9}  {rd.GetString(4)}");
     }
 
+    /// <summary>
+    /// CPU seconds (user + system) used so far by the PostgreSQL backends connected to this database, read from
+    /// /proc (the server runs on this machine). Contention-robust, unlike wall time: with the process's own CPU it
+    /// gives the CPU cost per message. Backends that already exited are not counted (the pool keeps them open).
+    /// </summary>
+    public static async Task<Dictionary<int, double>> BackendCpuAsync(HeraldDb db)
+    {
+        var conn = db.Database.GetDbConnection();
+        if (conn.State != System.Data.ConnectionState.Open) await conn.OpenAsync();
+        await using var cmd = conn.CreateCommand();
+        cmd.CommandText = "SELECT pid FROM pg_stat_activity WHERE datname = current_database()";
+        var pids = new List<int>();
+        await using (var rd = await cmd.ExecuteReaderAsync())
+            while (await rd.ReadAsync()) pids.Add(rd.GetInt32(0));
+        var cpu = new Dictionary<int, double>();
+        foreach (var pid in pids)
+        {
+            try
+            {
+                var stat = File.ReadAllText($"/proc/{pid}/stat");
+                var f = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                cpu[pid] = (long.Parse(f[11]) + long.Parse(f[12])) / 100.0; // utime, stime in clock ticks (USER_HZ = 100)
+            }
+            catch (IOException) { }
+        }
+        return cpu;
+    }
+
+    /// <summary>CPU seconds the backends used between two <see cref="BackendCpuAsync"/> readings.</summary>
+    public static double CpuSince(Dictionary<int, double> before, Dictionary<int, double> after) =>
+        after.Sum(kv => kv.Value - before.GetValueOrDefault(kv.Key));
+
     public static string LoadAverage() =>
         File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 }

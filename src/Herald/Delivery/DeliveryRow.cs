@@ -74,7 +74,9 @@ internal sealed class DeliveryRowMap : IEntityTypeConfiguration<DeliveryRow>
         // Partial indexes keep the hot path cheap: a row enters the claim index only while pending and the
         // lease index only while leased, so claiming and recording a batch do not grow them (DeliveryClaimBatch,
         // DeliveryReclaimExpired); receipts and frequency caps index only rows that have the value.
-        b.HasIndex(x => x.NextAttemptAt).HasDatabaseName("ix_delivery_pending_next_attempt_at").HasFilter("status = 'pending'");
+        // (next_attempt_at, id): the claim walks it in this order from a per-node cursor (DeliveryClaimBatch); the id
+        // makes every key unique, so the claim can start after the last row it took instead of at the index's front.
+        b.HasIndex(x => new { x.NextAttemptAt, x.Id }).HasDatabaseName("ix_delivery_pending_next_attempt_at_id").HasFilter("status = 'pending'");
         // The lease index is filtered on lease_until, not on status = 'sending' (the same rows: only a claim sets a
         // lease and every status change from 'sending' clears it). Filtered on status, PostgreSQL chose it for
         // DeliveryRecordResults (WHERE status = 'sending' AND id = ...): between vacuums it holds a dead entry for

@@ -247,6 +247,34 @@ public sealed class DeliveryWorkerTests(FakeClockDeliveryApp app) : IClassFixtur
     }
 
     [Fact]
+    public async Task RunOnce_RowRequeuedBehindEarlierBatches_IsStillSent()
+    {
+        // On PostgreSQL a node's claims start after the last row it claimed (the claim cursor); a row that becomes due
+        // again behind it must still be found: the run may not stall with a pending row.
+        var ws = await app.CreateWorkspaceAsync();
+        await DeliverySeed.ManyAsync(app, ws.Id, 1000);
+        var (_, runId) = await DeliverySeed.CampaignAsync(app, ws.Id, now: Now);
+        await DeliverySeed.StartAsync(app, runId);
+        Assert.Equal(500, (await app.Engine.RunOnceAsync(default)).Sent);
+        var first = (await DeliverySeed.DeliveriesAsync(app, runId)).First(d => d.Status == DeliveryStatus.Sent);
+        // Put the first row back as it was before its send (same due time, before every row claimed since).
+        await app.WithDbAsync(async db =>
+        {
+            await db.Set<DeliveryRow>().Where(d => d.Id == first.Id).ExecuteUpdateAsync(u => u.SetProperty(d => d.Status, DeliveryStatus.Pending)
+                .SetProperty(d => d.SentAt, (DateTime?)null).SetProperty(d => d.FinishedAt, (DateTime?)null));
+            return await db.Set<CampaignRun>().Where(r => r.Id == runId).ExecuteUpdateAsync(u => u.SetProperty(r => r.Pending, r => r.Pending + 1).SetProperty(r => r.Sent, r => r.Sent - 1));
+        });
+
+        var passes = await app.DrainAsync();
+
+        Assert.Equal(501, passes.Sum(p => p.Sent));
+        Assert.Equal(2, await app.WithDbAsync(db => db.Set<OutboxMessage>().CountAsync(o => o.DeliveryId == first.Id)));
+        var run = await DeliverySeed.RunAsync(app, runId);
+        Assert.Equal((RunStatus.Completed, 1000), (run.Status, run.Sent));
+        await DeliverySeed.AssertCountersMatchRowsAsync(app, runId);
+    }
+
+    [Fact]
     public async Task Progress_PublishedPerBatch()
     {
         var progress = app.Services.GetRequiredService<IDeliveryProgress>();

@@ -1617,10 +1617,6 @@ namespace Herald.Storage.Migrations.Sqlite
                         .HasDatabaseName("ix_delivery_lease_until")
                         .HasFilter("lease_until IS NOT NULL");
 
-                    b.HasIndex("NextAttemptAt")
-                        .HasDatabaseName("ix_delivery_pending_next_attempt_at")
-                        .HasFilter("status = 'pending'");
-
                     b.HasIndex("ProviderMessageId")
                         .HasDatabaseName("ix_delivery_provider_message_id")
                         .HasFilter("provider_message_id IS NOT NULL");
@@ -1628,6 +1624,10 @@ namespace Herald.Storage.Migrations.Sqlite
                     b.HasIndex("ContactId", "SentAt")
                         .HasDatabaseName("ix_delivery_contact_id_sent_at")
                         .HasFilter("sent_at IS NOT NULL");
+
+                    b.HasIndex("NextAttemptAt", "Id")
+                        .HasDatabaseName("ix_delivery_pending_next_attempt_at_id")
+                        .HasFilter("status = 'pending'");
 
                     b.HasIndex("RunId", "ContactId", "Channel")
                         .IsUnique()

@@ -1,0 +1,38 @@
+﻿using Microsoft.EntityFrameworkCore.Migrations;
+
+#nullable disable
+
+namespace Herald.Storage.Migrations.Postgres
+{
+    /// <inheritdoc />
+    public partial class ClaimCursorIndex : Migration
+    {
+        /// <inheritdoc />
+        protected override void Up(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.DropIndex(
+                name: "ix_delivery_pending_next_attempt_at",
+                table: "delivery");
+
+            migrationBuilder.CreateIndex(
+                name: "ix_delivery_pending_next_attempt_at_id",
+                table: "delivery",
+                columns: new[] { "next_attempt_at", "id" },
+                filter: "status = 'pending'");
+        }
+
+        /// <inheritdoc />
+        protected override void Down(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.DropIndex(
+                name: "ix_delivery_pending_next_attempt_at_id",
+                table: "delivery");
+
+            migrationBuilder.CreateIndex(
+                name: "ix_delivery_pending_next_attempt_at",
+                table: "delivery",
+                column: "next_attempt_at",
+                filter: "status = 'pending'");
+        }
+    }
+}
