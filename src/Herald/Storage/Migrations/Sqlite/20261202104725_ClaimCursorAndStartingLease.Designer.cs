@@ -11,8 +11,8 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace Herald.Storage.Migrations.Sqlite
 {
     [DbContext(typeof(SqliteHeraldDb))]
-    [Migration("20261202093940_ClaimCursorIndex")]
-    partial class ClaimCursorIndex
+    [Migration("20261202104725_ClaimCursorAndStartingLease")]
+    partial class ClaimCursorAndStartingLease
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
@@ -933,6 +933,10 @@ namespace Herald.Storage.Migrations.Sqlite
                     b.Property<DateTime?>("FinishedAt")
                         .HasColumnType("TEXT")
                         .HasColumnName("finished_at");
+
+                    b.Property<DateTime?>("LeaseUntil")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("lease_until");
 
                     b.Property<int>("MachineClicks")
                         .HasColumnType("INTEGER")

@@ -1,11 +1,12 @@
-﻿using Microsoft.EntityFrameworkCore.Migrations;
+﻿using System;
+using Microsoft.EntityFrameworkCore.Migrations;
 
 #nullable disable
 
-namespace Herald.Storage.Migrations.Sqlite
+namespace Herald.Storage.Migrations.Postgres
 {
     /// <inheritdoc />
-    public partial class ClaimCursorIndex : Migration
+    public partial class ClaimCursorAndStartingLease : Migration
     {
         /// <inheritdoc />
         protected override void Up(MigrationBuilder migrationBuilder)
@@ -13,6 +14,12 @@ namespace Herald.Storage.Migrations.Sqlite
             migrationBuilder.DropIndex(
                 name: "ix_delivery_pending_next_attempt_at",
                 table: "delivery");
+
+            migrationBuilder.AddColumn<DateTime>(
+                name: "lease_until",
+                table: "campaign_run",
+                type: "timestamp with time zone",
+                nullable: true);
 
             migrationBuilder.CreateIndex(
                 name: "ix_delivery_pending_next_attempt_at_id",
@@ -27,6 +34,10 @@ namespace Herald.Storage.Migrations.Sqlite
             migrationBuilder.DropIndex(
                 name: "ix_delivery_pending_next_attempt_at_id",
                 table: "delivery");
+
+            migrationBuilder.DropColumn(
+                name: "lease_until",
+                table: "campaign_run");
 
             migrationBuilder.CreateIndex(
                 name: "ix_delivery_pending_next_attempt_at",

@@ -13,8 +13,8 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace Herald.Storage.Migrations.Postgres
 {
     [DbContext(typeof(PostgresHeraldDb))]
-    [Migration("20261202094851_RunStartingLease")]
-    partial class RunStartingLease
+    [Migration("20261202104729_ClaimCursorAndStartingLease")]
+    partial class ClaimCursorAndStartingLease
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
@@ -1677,10 +1677,6 @@ namespace Herald.Storage.Migrations.Postgres
                         .HasDatabaseName("ix_delivery_lease_until")
                         .HasFilter("lease_until IS NOT NULL");
 
-                    b.HasIndex("NextAttemptAt")
-                        .HasDatabaseName("ix_delivery_pending_next_attempt_at")
-                        .HasFilter("status = 'pending'");
-
                     b.HasIndex("ProviderMessageId")
                         .HasDatabaseName("ix_delivery_provider_message_id")
                         .HasFilter("provider_message_id IS NOT NULL");
@@ -1688,6 +1684,10 @@ namespace Herald.Storage.Migrations.Postgres
                     b.HasIndex("ContactId", "SentAt")
                         .HasDatabaseName("ix_delivery_contact_id_sent_at")
                         .HasFilter("sent_at IS NOT NULL");
+
+                    b.HasIndex("NextAttemptAt", "Id")
+                        .HasDatabaseName("ix_delivery_pending_next_attempt_at_id")
+                        .HasFilter("status = 'pending'");
 
                     b.HasIndex("RunId", "ContactId", "Channel")
                         .IsUnique()
