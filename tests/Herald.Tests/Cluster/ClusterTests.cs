@@ -1,3 +1,4 @@
+using Herald.Tests.Infrastructure;
 using Xunit.Abstractions;
 
 namespace Herald.Tests.Cluster;
