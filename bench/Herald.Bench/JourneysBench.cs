@@ -187,7 +187,7 @@ internal sealed class SavedStampObserver(SavedStamps stamps) : IContactObserver
         return Task.CompletedTask;
     }
 
-    public Task ContactUpdatedAsync(long workspaceId, long contactId, IReadOnlyList<string> addedTags, CancellationToken ct) => Task.CompletedTask;
+    public Task ContactsUpdatedAsync(long workspaceId, IReadOnlyList<ContactChange> changes, CancellationToken ct) => Task.CompletedTask;
     public Task EventsRecordedAsync(long workspaceId, IReadOnlyList<ContactEvent> events, CancellationToken ct) => Task.CompletedTask;
 }
 
@@ -199,6 +199,6 @@ internal sealed class DoneStampObserver(SavedStamps stamps) : IContactObserver
         return Task.CompletedTask;
     }
 
-    public Task ContactUpdatedAsync(long workspaceId, long contactId, IReadOnlyList<string> addedTags, CancellationToken ct) => Task.CompletedTask;
+    public Task ContactsUpdatedAsync(long workspaceId, IReadOnlyList<ContactChange> changes, CancellationToken ct) => Task.CompletedTask;
     public Task EventsRecordedAsync(long workspaceId, IReadOnlyList<ContactEvent> events, CancellationToken ct) => Task.CompletedTask;
 }
