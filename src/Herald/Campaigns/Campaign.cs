@@ -123,6 +123,14 @@ public sealed class CampaignRun
     public string? AbDecision { get; set; }
     /// <summary>When the run's A/B test phase ends (set while testing, cleared by the one node that decides).</summary>
     public DateTime? AbDecideAt { get; set; }
+
+    /// <summary>
+    /// The run's first pass (PostgreSQL): deliveries with ids in (<see cref="RangeCursor"/>, <see cref="RangeLast"/>] that are
+    /// pending and <c>first_pass</c> have not been handed to a worker yet. Workers take them in id ranges
+    /// (<see cref="Herald.Delivery.DeliveryLease"/>) instead of leasing row by row. Both 0 when the run has no first pass.
+    /// </summary>
+    public long RangeCursor { get; set; }
+    public long RangeLast { get; set; }
 }
 
 /// <summary>Run statuses. Workers claim deliveries only of runs that are <see cref="Running"/>.</summary>

@@ -38,7 +38,17 @@ public sealed class DeliveryEngine(
     /// <summary>This node's lease owner name.</summary>
     public string Node { get; } = options.Value.NodeName ?? $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..6]}";
 
-    private sealed record Claimed(long Id, long WorkspaceId, long RunId, long CampaignId, long ContactId, string Channel, string Address, string? Variant, int Attempts, long? ConfigId, DateTime DueAt = default);
+    private sealed record Claimed(long Id, long WorkspaceId, long RunId, long CampaignId, long ContactId, string Channel, string Address, string? Variant, int Attempts, long? ConfigId, DateTime DueAt = default)
+    {
+        /// <summary>The contact, read by the claim itself (PostgreSQL); null when it no longer exists. SQLite loads contacts after the claim.</summary>
+        public Contact? Contact { get; init; }
+    }
+
+    /// <summary>A claimed batch: its rows, and the first-pass range lease they came under (0: leased row by row).</summary>
+    private sealed record Batch(List<Claimed> Rows, long LeaseId, bool ContactsLoaded)
+    {
+        public static readonly Batch Empty = new([], 0, false);
+    }
 
     private sealed record Outcome(long Id, string Status, DateTime NextAt, string? ProviderMessageId, string? Code, string? Text, string? Reason, int Attempts);
 
@@ -74,19 +84,88 @@ public sealed class DeliveryEngine(
     /// time), and a scan from the start stepped over all of them on every claim (measured: 0.3 ms for a batch at
     /// the start of a run, 58 ms after 100k claimed). See <see cref="ClaimCursor"/> for when it goes back to the start.
     /// </summary>
-    private const string ClaimPostgres = """
+    private const string ClaimPostgres = $"""
         UPDATE delivery d SET status = 'sending', lease_owner = @owner, lease_until = @until, attempts = d.attempts + 1
-        FROM (SELECT x.id FROM delivery x
-              WHERE x.status = 'pending' AND x.next_attempt_at <= @now
+        FROM (SELECT x.id, x.contact_id FROM delivery x
+              WHERE x.status = 'pending' AND NOT x.first_pass AND x.next_attempt_at <= @now
                 AND (x.next_attempt_at, x.id) > (@after_at, @after_id)
                 AND EXISTS (SELECT 1 FROM campaign_run r0 WHERE r0.status = 'running')
                 AND x.run_id IN (SELECT r.id FROM campaign_run r WHERE r.status = 'running')
               ORDER BY x.next_attempt_at, x.id
               LIMIT @n
               FOR UPDATE OF x SKIP LOCKED) c
+        LEFT JOIN contact ct ON ct.id = c.contact_id
         WHERE d.id = c.id
-        RETURNING d.id, d.workspace_id, d.run_id, d.campaign_id, d.contact_id, d.channel, d.address, d.variant, d.attempts, d.channel_config_id, d.next_attempt_at
+        RETURNING d.id, d.workspace_id, d.run_id, d.campaign_id, d.contact_id, d.channel, d.address, d.variant, d.attempts, d.channel_config_id, d.next_attempt_at,
+            {ContactColumns}
         """;
+
+    /// <summary>
+    /// DeliveryClaimRange (PostgreSQL): the next batch of a running run's first pass, by id, with no write to the
+    /// delivery rows. The run row is locked (claims of one run queue behind each other for the few milliseconds this
+    /// takes), its cursor moves past the batch, and one lease row records the range and its owner: the rows stay
+    /// 'pending' until their result is recorded, and the lease is what marks them taken (see <see cref="DeliveryLease"/>).
+    /// Pause, cancel and expiry change the run row, so a claim waiting on its lock re-reads it and stops.
+    /// Under READ COMMITTED the locked run row can be newer than this statement's snapshot (another claim or a
+    /// run start committed while this one waited): the cursor is taken from the locked row (rows up to it are
+    /// taken), but the scan's upper bound from the snapshot's own view of the run (<c>snap</c>), so the cursor never
+    /// moves past a row this statement could not see. The bounds are scalar subqueries and <c>run_id + 0</c> keeps the
+    /// run's unique index out of the plan, so the scan walks the primary key from the cursor and stops at LIMIT
+    /// (joined to the run row, or through the run's index, it read and sorted the whole rest of the run per batch).
+    /// </summary>
+    private const string ClaimRangePostgres = $"""
+        WITH r AS (
+            SELECT id, range_cursor FROM campaign_run
+            WHERE status = 'running' AND range_cursor < range_last
+            ORDER BY id LIMIT 1
+            FOR UPDATE
+        ), snap AS (
+            SELECT cr.range_last FROM campaign_run cr JOIN r ON cr.id = r.id
+        ), c AS (
+            SELECT d.id, d.workspace_id, d.run_id, d.campaign_id, d.contact_id, d.channel, d.address, d.variant, d.attempts + 1 AS attempts,
+                   d.channel_config_id, d.next_attempt_at
+            FROM delivery d
+            WHERE d.id > (SELECT range_cursor FROM r) AND d.id <= (SELECT range_last FROM snap)
+              AND d.run_id + 0 = (SELECT id FROM r) AND d.status = 'pending' AND d.first_pass
+            ORDER BY d.id LIMIT @n
+        ), cur AS (
+            SELECT r.id AS run_id, r.range_cursor + 1 AS first_id,
+                   GREATEST(r.range_cursor, CASE WHEN (SELECT COUNT(*) FROM c) < @n THEN (SELECT range_last FROM snap) ELSE (SELECT MAX(id) FROM c) END) AS last_id
+            FROM r
+        ), mv AS (
+            UPDATE campaign_run SET range_cursor = cur.last_id FROM cur WHERE campaign_run.id = cur.run_id AND cur.last_id > campaign_run.range_cursor
+        ), l AS (
+            INSERT INTO delivery_lease (run_id, owner, lease_until, first_id, last_id, created_at)
+            SELECT run_id, @owner, @until, first_id, last_id, @now FROM cur WHERE EXISTS (SELECT 1 FROM c)
+            RETURNING id
+        )
+        SELECT c.id, c.workspace_id, c.run_id, c.campaign_id, c.contact_id, c.channel, c.address, c.variant, c.attempts, c.channel_config_id, c.next_attempt_at,
+            {ContactColumns}, (SELECT id FROM l)
+        FROM c LEFT JOIN contact ct ON ct.id = c.contact_id
+        ORDER BY c.id
+        """;
+
+    /// <summary>The contact columns the send path reads (rendering, per-recipient send windows), read by the claim.</summary>
+    private const string ContactColumns = "ct.id, ct.external_id, ct.email, ct.phone, ct.first_name, ct.last_name, ct.locale, ct.timezone, ct.city, ct.region, ct.country, " +
+        "ct.lifecycle, ct.tags, ct.attributes, ct.total_orders, ct.total_spent, ct.last_order_at, ct.engagement_score, ct.rfm_segment, ct.created_at, ct.deleted_at";
+
+    private const int ContactOrdinal = 11;
+
+    private static Contact? ReadContact(DbDataReader r)
+    {
+        const int o = ContactOrdinal;
+        if (r.IsDBNull(o)) return null;
+        return new Contact
+        {
+            Id = r.GetInt64(o), ExternalId = r.NullableString(o + 1), Email = r.NullableString(o + 2), Phone = r.NullableString(o + 3),
+            FirstName = r.NullableString(o + 4), LastName = r.NullableString(o + 5), Locale = r.NullableString(o + 6), Timezone = r.NullableString(o + 7),
+            City = r.NullableString(o + 8), Region = r.NullableString(o + 9), Country = r.NullableString(o + 10), Lifecycle = r.GetString(o + 11),
+            Tags = r.IsDBNull(o + 12) ? [] : [.. r.GetFieldValue<string[]>(o + 12)], Attributes = r.IsDBNull(o + 13) ? "{}" : r.GetString(o + 13),
+            TotalOrders = r.GetInt32(o + 14), TotalSpent = r.GetDecimal(o + 15), LastOrderAt = r.IsDBNull(o + 16) ? null : r.GetDateTime(o + 16),
+            EngagementScore = r.GetDouble(o + 17), RfmSegment = r.NullableString(o + 18), CreatedAt = r.GetDateTime(o + 19),
+            DeletedAt = r.IsDBNull(o + 20) ? null : r.GetDateTime(o + 20),
+        };
+    }
 
     /// <summary>
     /// Where this node's next PostgreSQL claim starts: after the highest (next_attempt_at, id) it has claimed. It only
@@ -138,7 +217,7 @@ public sealed class DeliveryEngine(
     private const string ClaimSqlite = """
         UPDATE delivery SET status = 'sending', lease_owner = @owner, lease_until = @until, attempts = attempts + 1
         WHERE id IN (SELECT x.id FROM delivery x
-                     WHERE x.status = 'pending' AND x.next_attempt_at <= @now
+                     WHERE x.status = 'pending' AND NOT x.first_pass AND x.next_attempt_at <= @now
                        AND +x.run_id IN (SELECT r.id FROM campaign_run r WHERE r.status = 'running')
                      ORDER BY x.next_attempt_at
                      LIMIT @n)
@@ -152,51 +231,86 @@ public sealed class DeliveryEngine(
         var db = scope.ServiceProvider.GetRequiredService<HeraldDb>();
         var now = clock.GetUtcNow().UtcDateTime;
         var until = now.AddSeconds(_o.LeaseSeconds);
-        var claimed = await ClaimAsync(db, now, until, ct);
+        var batch = await ClaimAsync(db, now, until, ct);
+        var claimed = batch.Rows;
         if (claimed.Count == 0) return BatchResult.Idle;
 
         using var heartbeat = new CancellationTokenSource();
-        var beat = HeartbeatAsync(claimed.Select(c => c.Id).ToArray(), heartbeat.Token);
+        var beat = HeartbeatAsync(batch, heartbeat.Token);
         List<Outcome> outcomes;
         try
         {
-            outcomes = await ProcessAsync(db, claimed, ct);
+            outcomes = await ProcessAsync(db, batch, ct);
         }
         finally
         {
             await heartbeat.CancelAsync();
             await beat;
         }
-        await RecordAsync(db, outcomes, ct);
+        await RecordAsync(db, outcomes, batch.LeaseId, ct);
         if (!db.IsPostgres) await RecordRunStatsAsync(db, claimed, outcomes, ct);
         return new BatchResult(claimed.Count, outcomes.Count(o => o.Status == DeliveryStatus.Sent), outcomes.Count(o => o.Status == DeliveryStatus.Failed),
             outcomes.Count(o => o.Status == DeliveryStatus.Pending && o.Reason == "retry"), outcomes.Count(o => o.Status == DeliveryStatus.Pending && o.Reason != "retry"),
             outcomes.Count(o => o.Status == DeliveryStatus.Skipped));
     }
 
-    private async Task<List<Claimed>> ClaimAsync(HeraldDb db, DateTime now, DateTime until, CancellationToken ct)
+    /// <summary>Every this many claims a worker looks at the row queue (retries, deferrals) before the first passes.</summary>
+    private const int RowQueueFirstEvery = 8;
+
+    private int _claims;
+
+    private async Task<Batch> ClaimAsync(HeraldDb db, DateTime now, DateTime until, CancellationToken ct)
     {
         static Claimed Read(DbDataReader r) => new(r.GetInt64(0), r.GetInt64(1), r.GetInt64(2), r.GetInt64(3), r.GetInt64(4), r.GetString(5), r.GetString(6),
             r.NullableString(7), r.GetInt32(8), r.NullableLong(9), r.FieldCount > 10 ? r.GetDateTime(10) : default);
         if (!db.IsPostgres)
-            return await Sql.QueryAsync(db, ClaimSqlite, Read, ct, ("owner", Node), ("until", T(db, until)), ("now", T(db, now)), ("n", _o.BatchSize));
+            return new Batch(await Sql.QueryAsync(db, ClaimSqlite, Read, ct, ("owner", Node), ("until", T(db, until)), ("now", T(db, now)), ("n", _o.BatchSize)), 0, false);
+        // First passes by range, then the row queue; now and then the row queue first, so a retry or a deferred
+        // delivery that is due does not wait for a whole first pass of another run.
+        var rowFirst = Interlocked.Increment(ref _claims) % RowQueueFirstEvery == 0;
+        if (!rowFirst && await ClaimRangeAsync(db, now, until, ct) is { Rows.Count: > 0 } range) return range;
+        var rows = await ClaimRowsAsync(db, now, until, ct);
+        if (rows.Rows.Count > 0 || !rowFirst) return rows;
+        return await ClaimRangeAsync(db, now, until, ct);
+    }
+
+    private async Task<Batch> ClaimRangeAsync(HeraldDb db, DateTime now, DateTime until, CancellationToken ct)
+    {
+        long lease = 0;
+        var rows = await Sql.QueryAsync(db, ClaimRangePostgres, r =>
+        {
+            lease = r.GetInt64(r.FieldCount - 1);
+            return ReadClaimed(r);
+        }, ct, ("owner", Node), ("until", until), ("now", now), ("n", _o.BatchSize));
+        return rows.Count == 0 ? Batch.Empty : new Batch(rows, lease, true);
+    }
+
+    private static Claimed ReadClaimed(DbDataReader r) => new(r.GetInt64(0), r.GetInt64(1), r.GetInt64(2), r.GetInt64(3), r.GetInt64(4), r.GetString(5), r.GetString(6),
+        r.NullableString(7), r.GetInt32(8), r.NullableLong(9), r.GetDateTime(10)) { Contact = ReadContact(r) };
+
+    private async Task<Batch> ClaimRowsAsync(HeraldDb db, DateTime now, DateTime until, CancellationToken ct)
+    {
         while (true)
         {
             var (afterAt, afterId) = CursorRead();
-            var claimed = await Sql.QueryAsync(db, ClaimPostgres, Read, ct, ("owner", Node), ("until", until), ("now", now), ("n", _o.BatchSize),
+            var claimed = await Sql.QueryAsync(db, ClaimPostgres, ReadClaimed, ct, ("owner", Node), ("until", until), ("now", now), ("n", _o.BatchSize),
                 ("after_at", DateTime.SpecifyKind(afterAt, DateTimeKind.Utc)), ("after_id", afterId));
             CursorAdvance(claimed, _o.BatchSize);
             // Nothing after the cursor: look once more from the start before calling the node idle.
-            if (claimed.Count > 0 || afterAt == DateTime.MinValue) return claimed;
+            if (claimed.Count > 0 || afterAt == DateTime.MinValue) return new Batch(claimed, 0, true);
         }
     }
 
     private static object T(HeraldDb db, DateTime utc) => db.IsPostgres ? utc : Sql.SqliteTime(utc);
 
-    /// <summary>LeaseRenew: keeps a long batch (slow provider, tight rate limit) from being reclaimed while it is still being worked.</summary>
-    private async Task HeartbeatAsync(long[] ids, CancellationToken ct)
+    /// <summary>
+    /// LeaseRenew: keeps a long batch (slow provider, tight rate limit) from being reclaimed while it is still being
+    /// worked: its range lease row, or each row of a row-by-row batch.
+    /// </summary>
+    private async Task HeartbeatAsync(Batch batch, CancellationToken ct)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(Math.Max(0.5, _o.LeaseSeconds / 3.0)), clock);
+        var ids = batch.LeaseId == 0 ? batch.Rows.Select(c => c.Id).ToArray() : [];
         try
         {
             while (await timer.WaitForNextTickAsync(ct))
@@ -204,6 +318,12 @@ public sealed class DeliveryEngine(
                 await using var scope = scopes.CreateAsyncScope();
                 var db = scope.ServiceProvider.GetRequiredService<HeraldDb>();
                 var until = clock.GetUtcNow().UtcDateTime.AddSeconds(_o.LeaseSeconds);
+                if (batch.LeaseId != 0)
+                {
+                    await Sql.ExecAsync(db, "UPDATE delivery_lease SET lease_until = @until WHERE id = @lease AND owner = @owner",
+                        ct, ("until", T(db, until)), ("lease", batch.LeaseId), ("owner", Node));
+                    continue;
+                }
                 var idList = db.IsPostgres ? "id = ANY(@ids)" : "id IN (SELECT value FROM json_each(@ids))";
                 await Sql.ExecAsync(db, $"UPDATE delivery SET lease_until = @until WHERE status = 'sending' AND lease_owner = @owner AND {idList}",
                     ct, ("until", T(db, until)), ("owner", Node), ("ids", db.IsPostgres ? ids : JsonSerializer.Serialize(ids)));
@@ -215,18 +335,24 @@ public sealed class DeliveryEngine(
 
     // ---------------------------------------------------------------- process
 
-    private async Task<List<Outcome>> ProcessAsync(HeraldDb db, List<Claimed> claimed, CancellationToken ct)
+    private async Task<List<Outcome>> ProcessAsync(HeraldDb db, Batch batch, CancellationToken ct)
     {
+        var claimed = batch.Rows;
         var now = clock.GetUtcNow().UtcDateTime;
         var outcomes = new List<Outcome>(claimed.Count);
-        var contactIds = claimed.Select(c => c.ContactId).Distinct().ToList();
-        var contacts = await db.Set<Contact>().AsNoTracking().Where(c => contactIds.Contains(c.Id)).ToDictionaryAsync(c => c.Id, ct);
+        Dictionary<long, Contact>? contacts = null;
+        if (!batch.ContactsLoaded)
+        {
+            var contactIds = claimed.Select(c => c.ContactId).Distinct().ToList();
+            contacts = await db.Set<Contact>().AsNoTracking().Where(c => contactIds.Contains(c.Id)).ToDictionaryAsync(c => c.Id, ct);
+        }
         var toSend = new List<(Claimed Row, RunContext Ctx, Contact Contact)>(claimed.Count);
 
         foreach (var row in claimed)
         {
             var ctx = await ContextAsync(row.RunId, ct);
-            if (!contacts.TryGetValue(row.ContactId, out var contact) || contact.DeletedAt is not null)
+            var contact = contacts is null ? row.Contact : contacts.GetValueOrDefault(row.ContactId);
+            if (contact is null || contact.DeletedAt is not null)
             {
                 outcomes.Add(new Outcome(row.Id, DeliveryStatus.Skipped, now, null, null, null, "deleted", row.Attempts));
                 continue;
@@ -506,17 +632,24 @@ public sealed class DeliveryEngine(
     /// trip instead of two, and a row whose lease was lost is not counted there either. Lock order matches
     /// RunStats.ApplyAsync: campaign_run (the main UPDATE), then run_variant_stat, then run_minute_stat (CTEs the
     /// main query does not read run after it).
+    /// A batch claimed by range (@lease &gt; 0) is written only if its lease row is still this node's:
+    /// the statement deletes it, so a lease the sweep took first (it expired) leaves the rows to the crash policy, and
+    /// the rows are the range's first-pass rows still pending. A row that settles or goes back to the queue leaves the
+    /// first pass for good.
     /// </summary>
     private const string RecordPostgres = """
-        WITH v AS (
+        WITH l AS (
+            DELETE FROM delivery_lease WHERE id = @lease AND owner = @owner RETURNING id
+        ), v AS (
             SELECT * FROM unnest(@ids, @st, @nx, @pm, @code, @txt, @reason, @att) AS v(id, st, nx, pm, code, txt, reason, att)
         ), upd AS (
-            UPDATE delivery d SET status = v.st, lease_owner = NULL, lease_until = NULL, next_attempt_at = v.nx, attempts = v.att,
+            UPDATE delivery d SET status = v.st, lease_owner = NULL, lease_until = NULL, next_attempt_at = v.nx, attempts = v.att, first_pass = false,
                 sent_at = CASE WHEN v.st = 'sent' THEN @now ELSE d.sent_at END,
                 finished_at = CASE WHEN v.st = 'pending' THEN NULL ELSE @now END,
                 provider_message_id = COALESCE(v.pm, d.provider_message_id), error_code = v.code, error_text = v.txt, reason = v.reason
             FROM v
-            WHERE d.id = v.id AND d.status = 'sending' AND d.lease_owner = @owner
+            WHERE d.id = v.id AND CASE WHEN @lease = 0 THEN d.status = 'sending' AND d.lease_owner = @owner
+                                       ELSE d.status = 'pending' AND d.first_pass AND EXISTS (SELECT 1 FROM l) END
             RETURNING d.run_id, d.status, d.reason, d.variant
         ), vstat AS (
             INSERT INTO run_variant_stat (run_id, variant, total, skipped, sent, delivered, failed, bounced, opened, clicked, converted, unsubscribed, conversion_value)
@@ -557,7 +690,7 @@ public sealed class DeliveryEngine(
         RETURNING run_id, status, reason
         """;
 
-    private async Task RecordAsync(HeraldDb db, List<Outcome> outcomes, CancellationToken ct)
+    private async Task RecordAsync(HeraldDb db, List<Outcome> outcomes, long lease, CancellationToken ct)
     {
         var now = clock.GetUtcNow().UtcDateTime;
         List<RunCounters> runs;
@@ -568,7 +701,7 @@ public sealed class DeliveryEngine(
                 ("nx", outcomes.Select(o => o.NextAt).ToArray()), ("pm", outcomes.Select(o => o.ProviderMessageId).ToArray()),
                 ("code", outcomes.Select(o => o.Code).ToArray()), ("txt", outcomes.Select(o => o.Text).ToArray()),
                 ("reason", outcomes.Select(o => o.Reason).ToArray()), ("att", outcomes.Select(o => o.Attempts).ToArray()),
-                ("now", now), ("minute", Tracking.RunStats.Minute(now)), ("owner", Node));
+                ("now", now), ("minute", Tracking.RunStats.Minute(now)), ("owner", Node), ("lease", lease));
         }
         else
         {
@@ -663,10 +796,37 @@ public sealed class DeliveryEngine(
         RETURNING run_id, status
         """;
 
-    /// <summary>DeliverySkipCancelled: pending deliveries of cancelled runs end as skipped 'cancelled' (visible, counted).</summary>
+    /// <summary>
+    /// DeliveryReclaimExpiredRanges (PostgreSQL): a first-pass range lease past its time belonged to a node that died
+    /// (or stalled). Deleting it takes the range from its owner (its record statement deletes the same row, so exactly
+    /// one of the two gets it); the range's rows still pending in the first pass were in flight and follow the crash
+    /// policy as a leased row does (<see cref="ReclaimRangeSql"/>, one statement per lease, in the sweep's transaction).
+    /// </summary>
+    private const string ExpiredRangesSql = "DELETE FROM delivery_lease WHERE lease_until < @now RETURNING run_id, first_id, last_id";
+
+    /// <summary>
+    /// One expired range's rows. A requeued row counts the lost try as an attempt, as a row-by-row claim does. The
+    /// bounds are parameters and <c>run_id + 0</c> keeps the run's index out, so this walks the primary key over the
+    /// range only (joined to the deleted leases, PostgreSQL chose a sequential scan of the whole table: 0.5 s a sweep).
+    /// </summary>
+    private const string ReclaimRangeSql = """
+        UPDATE delivery d SET
+            status = CASE WHEN COALESCE((SELECT cc.crash_policy FROM channel_config cc WHERE cc.id = d.channel_config_id),
+                                        CASE WHEN d.channel IN ('sms', 'whatsapp') THEN 'at_most_once' ELSE 'at_least_once' END) = 'at_most_once'
+                          THEN 'unknown' ELSE 'pending' END,
+            first_pass = false, attempts = d.attempts + 1, reason = 'lease_expired', next_attempt_at = @now
+        WHERE d.id BETWEEN @first AND @last AND d.run_id + 0 = @run AND d.status = 'pending' AND d.first_pass
+        RETURNING d.run_id, d.status
+        """;
+
+    /// <summary>
+    /// DeliverySkipCancelled: pending deliveries of cancelled runs end as skipped 'cancelled' (visible, counted); a
+    /// first-pass range still being sent is left to its worker (a cancelled run gets no new range: the claim needs it running).
+    /// </summary>
     private const string SkipCancelledSql = """
         UPDATE delivery SET status = 'skipped', reason = 'cancelled', finished_at = @now
         WHERE status = 'pending' AND run_id IN (SELECT id FROM campaign_run WHERE status = 'cancelled' AND pending > 0)
+          AND NOT EXISTS (SELECT 1 FROM delivery_lease l WHERE l.run_id = delivery.run_id AND delivery.id BETWEEN l.first_id AND l.last_id)
         RETURNING run_id, status
         """;
 
@@ -678,10 +838,19 @@ public sealed class DeliveryEngine(
         var now = clock.GetUtcNow().UtcDateTime;
         int requeued = 0, unknown = 0, cancelled = 0;
         var touched = new List<long>();
-        foreach (var (sql, isCancel) in new[] { (ReclaimSql, false), (SkipCancelledSql, true) })
+        var steps = db.IsPostgres ? new[] { (ReclaimSql, false), (ExpiredRangesSql, false), (SkipCancelledSql, true) } : [(ReclaimSql, false), (SkipCancelledSql, true)];
+        foreach (var (sql, isCancel) in steps)
         {
             await using var tx = await db.Database.BeginTransactionAsync(ct);
-            var rows = await Sql.QueryAsync(db, sql, r => (Run: r.NullableLong(0), Status: r.GetString(1)), ct, ("now", T(db, now)));
+            List<(long? Run, string Status)> rows;
+            if (sql == ExpiredRangesSql)
+            {
+                rows = [];
+                foreach (var (run, first, last) in await Sql.QueryAsync(db, sql, r => (r.GetInt64(0), r.GetInt64(1), r.GetInt64(2)), ct, ("now", now)))
+                    rows.AddRange(await Sql.QueryAsync(db, ReclaimRangeSql, r => (Run: r.NullableLong(0), Status: r.GetString(1)), ct,
+                        ("now", now), ("first", first), ("last", last), ("run", run)));
+            }
+            else rows = await Sql.QueryAsync(db, sql, r => (Run: r.NullableLong(0), Status: r.GetString(1)), ct, ("now", T(db, now)));
             foreach (var g in rows.Where(r => r.Run is not null).GroupBy(r => r.Run!.Value))
             {
                 var unk = g.Count(x => x.Status == DeliveryStatus.Unknown);

@@ -55,6 +55,34 @@ public sealed class DailyUsage
     public int LastGranted { get; set; }
 }
 
+/// <summary>
+/// A range of a run's first pass handed to one worker (PostgreSQL): the pending first-pass deliveries of
+/// <see cref="RunId"/> with ids in [<see cref="FirstId"/>, <see cref="LastId"/>] belong to <see cref="Owner"/> until
+/// <see cref="LeaseUntil"/>. One row per batch instead of a lease written into each delivery row: the delivery row
+/// is written once, when its result is recorded (which deletes the lease in the same statement). A lease that
+/// expires (its node died) is swept: its rows still pending follow the channel's crash policy.
+/// </summary>
+public sealed class DeliveryLease
+{
+    public long Id { get; set; }
+    public long RunId { get; set; }
+    public required string Owner { get; set; }
+    public DateTime LeaseUntil { get; set; }
+    public long FirstId { get; set; }
+    public long LastId { get; set; }
+    public DateTime CreatedAt { get; set; }
+}
+
+internal sealed class DeliveryLeaseMap : IEntityTypeConfiguration<DeliveryLease>
+{
+    public void Configure(EntityTypeBuilder<DeliveryLease> b)
+    {
+        b.ToTable("delivery_lease");
+        b.Property(x => x.Owner).HasMaxLength(100);
+        // A handful of rows at any time (one per batch in flight): no index beyond the key.
+    }
+}
+
 internal sealed class SuppressionMap : IEntityTypeConfiguration<Suppression>
 {
     public void Configure(EntityTypeBuilder<Suppression> b)

@@ -33,6 +33,12 @@ public sealed class DeliveryRow
     public string? ErrorCode { get; set; }
     public string? ErrorText { get; set; }
     public bool Test { get; set; }
+    /// <summary>
+    /// Pending in its run's first pass (PostgreSQL, set by run start for deliveries due at once): claimed by id range
+    /// (<see cref="DeliveryLease"/>), not through the pending index. Every other pending row (retries, deferrals,
+    /// journey sends, A/B holdbacks, SQLite) has it false and is claimed row by row.
+    /// </summary>
+    public bool FirstPass { get; set; }
     public DateTime CreatedAt { get; set; }
     public DateTime? SentAt { get; set; }
     public DateTime? DeliveredAt { get; set; }
@@ -76,7 +82,9 @@ internal sealed class DeliveryRowMap : IEntityTypeConfiguration<DeliveryRow>
         // DeliveryReclaimExpired); receipts and frequency caps index only rows that have the value.
         // (next_attempt_at, id): the claim walks it in this order from a per-node cursor (DeliveryClaimBatch); the id
         // makes every key unique, so the claim can start after the last row it took instead of at the index's front.
-        b.HasIndex(x => new { x.NextAttemptAt, x.Id }).HasDatabaseName("ix_delivery_pending_next_attempt_at_id").HasFilter("status = 'pending'");
+        // First-pass rows stay out of it: they are claimed by id range (DeliveryClaimRange), and leaving them out saves an
+        // index entry per recipient at run start.
+        b.HasIndex(x => new { x.NextAttemptAt, x.Id }).HasDatabaseName("ix_delivery_pending_next_attempt_at_id").HasFilter("status = 'pending' AND NOT first_pass");
         // The lease index is filtered on lease_until, not on status = 'sending' (the same rows: only a claim sets a
         // lease and every status change from 'sending' clears it). Filtered on status, PostgreSQL chose it for
         // DeliveryRecordResults (WHERE status = 'sending' AND id = ...): between vacuums it holds a dead entry for

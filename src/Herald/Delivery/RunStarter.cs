@@ -52,28 +52,40 @@ public sealed class RunStarter(HeraldDb db, IAudienceQuery audience, ChannelRout
         if (db.IsPostgres) await AnalyzeStaleAudienceTablesAsync(ct);
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         if (!await LockRunStartAsync(runId, ct)) return;
-        var inserted = 0;
+        // A run with no deliveries yet (every start but one that follows journey sends into the same run) inserts
+        // without ON CONFLICT, which probes the unique index once more per row, and counts what it inserted from
+        // RETURNING instead of scanning the run's rows again. First-pass ranges need both (PostgreSQL).
+        var fresh = db.IsPostgres && !await db.Set<DeliveryRow>().AnyAsync(d => d.RunId == runId, ct);
+        var blocks = new List<Inserted>();
         if (campaign.ChannelMode == "fallback")
-            inserted += await InsertAsync(run, campaign, ws, fragment, channels, fallback: true, configIds, content, suppressions, abPhase, now, ct);
+            blocks.AddRange(await InsertAsync(run, campaign, ws, fragment, channels, fallback: true, configIds, content, suppressions, abPhase, fresh, now, ct));
         else
             foreach (var ch in channels)
-                inserted += await InsertAsync(run, campaign, ws, fragment, [ch], fallback: false, configIds, content, suppressions, abPhase, now, ct);
+                blocks.AddRange(await InsertAsync(run, campaign, ws, fragment, [ch], fallback: false, configIds, content, suppressions, abPhase, fresh, now, ct));
+        var inserted = blocks.Sum(b => b.Count);
 
         // RunCountersFromRows: counters are set (not added) from the rows, so a repeated start cannot double them.
-        var counts = await Sql.QueryAsync(db, "SELECT variant, status, COUNT(*) FROM delivery WHERE run_id = @r GROUP BY variant, status",
-            r => (Variant: r.NullableString(0), Status: r.GetString(1), Count: Convert.ToInt32(r.GetValue(2))), ct, ("r", runId));
+        var counts = fresh
+            ? blocks.GroupBy(b => (b.Variant, b.Status)).Select(g => (g.Key.Variant, g.Key.Status, Count: g.Sum(b => b.Count))).ToList()
+            : await Sql.QueryAsync(db, "SELECT variant, status, COUNT(*) FROM delivery WHERE run_id = @r GROUP BY variant, status",
+                r => (Variant: r.NullableString(0), Status: r.GetString(1), Count: Convert.ToInt32(r.GetValue(2))), ct, ("r", runId));
         int Count(params string[] s) => counts.Where(c => s.Contains(c.Status)).Sum(c => c.Count);
+        // The first pass: every first-pass row has an id in [first, last] (one materializer per run, under the lock below).
+        var firstIds = blocks.Where(b => b.FirstId is not null).ToList();
+        var (rangeCursor, rangeLast) = firstIds.Count == 0 ? (0L, 0L) : (firstIds.Min(b => b.FirstId!.Value) - 1, firstIds.Max(b => b.LastId!.Value));
         var abTest = abPhase is null ? null : new AbTestState(AbTestState.Testing, abPhase.Metric, abPhase.TestPercent, abPhase.WaitFor, now + abPhase.Wait);
         var moved = await Sql.ExecAsync(db, $"""
             UPDATE campaign_run SET status = 'running', started_at = COALESCE(started_at, @now), total = @total,
                 pending = @pending, skipped = @skipped, sent = @sent, failed = @failed, unknown = @unknown,
-                ab_decision = COALESCE({(db.IsPostgres ? "CAST(@ab AS jsonb)" : "@ab")}, ab_decision), ab_decide_at = @ab_at
+                ab_decision = COALESCE({(db.IsPostgres ? "CAST(@ab AS jsonb)" : "@ab")}, ab_decision), ab_decide_at = @ab_at,
+                range_cursor = @range_cursor, range_last = @range_last
             WHERE id = @r AND status IN ('scheduled', 'starting')
             """, ct, ("now", db.IsPostgres ? now : Sql.SqliteTime(now)), ("total", counts.Sum(c => c.Count)),
             ("pending", Count(DeliveryStatus.Pending, DeliveryStatus.Sending)), ("skipped", Count(DeliveryStatus.Skipped)),
             ("sent", Count(DeliveryStatus.Sent, DeliveryStatus.Delivered, DeliveryStatus.Read)), ("failed", Count(DeliveryStatus.Failed)),
             ("unknown", Count(DeliveryStatus.Unknown)), ("ab", abTest?.ToJson()),
-            ("ab_at", abTest is null ? null : db.IsPostgres ? abTest.DecideAt : Sql.SqliteTime(abTest.DecideAt)), ("r", runId));
+            ("ab_at", abTest is null ? null : db.IsPostgres ? abTest.DecideAt : Sql.SqliteTime(abTest.DecideAt)),
+            ("range_cursor", rangeCursor), ("range_last", rangeLast), ("r", runId));
         if (moved == 1) await VariantCountersAsync(runId, counts, now, ct);
         await tx.CommitAsync(ct);
         // DeliveryAnalyze: a large run changes the delivery table's shape at once; until autovacuum gets to it
@@ -246,8 +258,9 @@ public sealed class RunStarter(HeraldDb db, IAudienceQuery audience, ChannelRout
     /// SQL so skipped recipients are rows too (visible, counted). Email and phone are unique per workspace
     /// (contact indexes), so the address is already deduplicated within a channel.
     /// </summary>
-    private async Task<int> InsertAsync(CampaignRun run, Campaign campaign, Workspace ws, SqlFragment audience, List<string> channels,
-        bool fallback, Dictionary<string, long?> configIds, ChannelContent content, bool suppressions, AbTestDefinition? abTest, DateTime now, CancellationToken ct)
+    private async Task<List<Inserted>> InsertAsync(CampaignRun run, Campaign campaign, Workspace ws, SqlFragment audience, List<string> channels,
+        bool fallback, Dictionary<string, long?> configIds, ChannelContent content, bool suppressions, AbTestDefinition? abTest, bool fresh, DateTime now,
+        CancellationToken ct)
     {
         string Suppressed(string ch, string addr) => suppressions ? RunStarter.Suppressed(ch, addr) : "(1 = 0)";
         string chExpr;
@@ -273,11 +286,13 @@ public sealed class RunStarter(HeraldDb db, IAudienceQuery audience, ChannelRout
         // A/B holdback: pending with reason ab_test and no due time until the decider releases it (AbTestDecider).
         var reason = abTest is null ? "s.reason" : $"COALESCE(s.reason, CASE WHEN {HoldbackSql("s.id", abTest)} THEN 'ab_test' END)";
         var nextAt = abTest is null ? "@now" : $"CASE WHEN s.reason IS NULL AND {HoldbackSql("s.id", abTest)} THEN @held ELSE @now END";
+        // First pass (PostgreSQL, fresh runs): the rows due at once; held-back A/B rows wait in the pending index.
+        var firstPass = !fresh ? tx : abTest is null ? "s.reason IS NULL" : $"(s.reason IS NULL AND NOT {HoldbackSql("s.id", abTest)})";
         var sql = $"""
             INSERT INTO delivery (workspace_id, run_id, campaign_id, contact_id, channel, address, variant, status, reason,
-                attempts, next_attempt_at, channel_config_id, test, created_at, finished_at)
+                attempts, next_attempt_at, channel_config_id, test, first_pass, created_at, finished_at)
             SELECT @ws, @run, @campaign, s.id, s.ch, COALESCE(s.addr, ''), {VariantSql(ParseVariants(campaign.Variants), "s.id", abTest)},
-                CASE WHEN s.reason IS NULL THEN 'pending' ELSE 'skipped' END, {reason}, 0, {nextAt}, {cfgCase}, {tx}, @now,
+                CASE WHEN s.reason IS NULL THEN 'pending' ELSE 'skipped' END, {reason}, 0, {nextAt}, {cfgCase}, {tx}, {firstPass}, @now,
                 CASE WHEN s.reason IS NULL THEN NULL ELSE @now END
             FROM (
                 SELECT t.id, t.ch, t.addr,
@@ -296,8 +311,14 @@ public sealed class RunStarter(HeraldDb db, IAudienceQuery audience, ChannelRout
                 ) t
             ) s
             WHERE true
-            ON CONFLICT (run_id, contact_id, channel) DO NOTHING
+            {(fresh ? "" : "ON CONFLICT (run_id, contact_id, channel) DO NOTHING")}
             """;
+        // RunMaterializeCount (fresh runs): what was inserted, counted from RETURNING in the same statement.
+        if (fresh)
+            sql = $"""
+                WITH ins AS ({sql} RETURNING id, variant, status, first_pass)
+                SELECT variant, status, COUNT(*), MIN(id) FILTER (WHERE first_pass), MAX(id) FILTER (WHERE first_pass) FROM ins GROUP BY variant, status
+                """;
         var ps = new List<(string, object?)>
         {
             ("ws", ws.Id), ("run", run.Id), ("campaign", campaign.Id), ("now", db.IsPostgres ? now : Sql.SqliteTime(now)),
@@ -309,6 +330,12 @@ public sealed class RunStarter(HeraldDb db, IAudienceQuery audience, ChannelRout
             ps.Add(("cap_since", db.IsPostgres ? since : Sql.SqliteTime(since)));
         }
         foreach (var (k, v) in audience.Parameters) ps.Add((k.TrimStart('@'), v));
-        return await Sql.ExecAsync(db, sql, ct, ps.ToArray());
+        if (fresh)
+            return await Sql.QueryAsync(db, sql, r => new Inserted(r.NullableString(0), r.GetString(1), Convert.ToInt32(r.GetValue(2)), r.NullableLong(3), r.NullableLong(4)),
+                ct, ps.ToArray());
+        return [new Inserted(null, "", await Sql.ExecAsync(db, sql, ct, ps.ToArray()), null, null)];
     }
+
+    /// <summary>Rows one materializing statement inserted, per variant and status; first-pass id bounds where known.</summary>
+    private sealed record Inserted(string? Variant, string Status, int Count, long? FirstId, long? LastId);
 }

@@ -54,8 +54,8 @@ public sealed class TrackingRecorder(HeraldDb db, IOptions<TrackingOptions> opti
         if (ua == "Mozilla/5.0") return "apple_mpp";
         foreach (var fragment in _o.MachineUserAgents)
             if (fragment.Length > 0 && ua.Contains(fragment, StringComparison.OrdinalIgnoreCase)) return "user_agent";
-        // Still being recorded as sent (a scanner beat the worker to it), or only just sent.
-        if (t.SentAt is { } sent ? now - sent < _o.MachineAfterSend : t.Status == DeliveryStatus.Sending) return "after_send";
+        // Still being recorded as sent (a scanner beat the worker to it; a first-pass row stays pending until then), or only just sent.
+        if (t.SentAt is { } sent ? now - sent < _o.MachineAfterSend : t.Status is DeliveryStatus.Sending or DeliveryStatus.Pending) return "after_send";
         return null;
     }
 

@@ -995,6 +995,14 @@ namespace Herald.Storage.Migrations.Postgres
                         .HasColumnType("integer")
                         .HasColumnName("pending");
 
+                    b.Property<long>("RangeCursor")
+                        .HasColumnType("bigint")
+                        .HasColumnName("range_cursor");
+
+                    b.Property<long>("RangeLast")
+                        .HasColumnType("bigint")
+                        .HasColumnName("range_last");
+
                     b.Property<int>("Read")
                         .HasColumnType("integer")
                         .HasColumnName("read");
@@ -1542,6 +1550,47 @@ namespace Herald.Storage.Migrations.Postgres
                     b.ToTable("daily_usage", (string)null);
                 });
 
+            modelBuilder.Entity("Herald.Delivery.DeliveryLease", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<long>("FirstId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("first_id");
+
+                    b.Property<long>("LastId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("last_id");
+
+                    b.Property<DateTime>("LeaseUntil")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("lease_until");
+
+                    b.Property<string>("Owner")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)")
+                        .HasColumnName("owner");
+
+                    b.Property<long>("RunId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("run_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_delivery_lease");
+
+                    b.ToTable("delivery_lease", (string)null);
+                });
+
             modelBuilder.Entity("Herald.Delivery.DeliveryRow", b =>
                 {
                     b.Property<long>("Id")
@@ -1604,6 +1653,10 @@ namespace Herald.Storage.Migrations.Postgres
                     b.Property<DateTime?>("FinishedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("finished_at");
+
+                    b.Property<bool>("FirstPass")
+                        .HasColumnType("boolean")
+                        .HasColumnName("first_pass");
 
                     b.Property<long?>("JourneyEnrollmentId")
                         .HasColumnType("bigint")
@@ -1684,7 +1737,7 @@ namespace Herald.Storage.Migrations.Postgres
 
                     b.HasIndex("NextAttemptAt", "Id")
                         .HasDatabaseName("ix_delivery_pending_next_attempt_at_id")
-                        .HasFilter("status = 'pending'");
+                        .HasFilter("status = 'pending' AND NOT first_pass");
 
                     b.HasIndex("RunId", "ContactId", "Channel")
                         .IsUnique()

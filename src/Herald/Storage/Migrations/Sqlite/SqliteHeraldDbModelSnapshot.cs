@@ -963,6 +963,14 @@ namespace Herald.Storage.Migrations.Sqlite
                         .HasColumnType("INTEGER")
                         .HasColumnName("pending");
 
+                    b.Property<long>("RangeCursor")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("range_cursor");
+
+                    b.Property<long>("RangeLast")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("range_last");
+
                     b.Property<int>("Read")
                         .HasColumnType("INTEGER")
                         .HasColumnName("read");
@@ -1487,6 +1495,45 @@ namespace Herald.Storage.Migrations.Sqlite
                     b.ToTable("daily_usage", (string)null);
                 });
 
+            modelBuilder.Entity("Herald.Delivery.DeliveryLease", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("created_at");
+
+                    b.Property<long>("FirstId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("first_id");
+
+                    b.Property<long>("LastId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("last_id");
+
+                    b.Property<DateTime>("LeaseUntil")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("lease_until");
+
+                    b.Property<string>("Owner")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("owner");
+
+                    b.Property<long>("RunId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("run_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_delivery_lease");
+
+                    b.ToTable("delivery_lease", (string)null);
+                });
+
             modelBuilder.Entity("Herald.Delivery.DeliveryRow", b =>
                 {
                     b.Property<long>("Id")
@@ -1547,6 +1594,10 @@ namespace Herald.Storage.Migrations.Sqlite
                     b.Property<DateTime?>("FinishedAt")
                         .HasColumnType("TEXT")
                         .HasColumnName("finished_at");
+
+                    b.Property<bool>("FirstPass")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("first_pass");
 
                     b.Property<long?>("JourneyEnrollmentId")
                         .HasColumnType("INTEGER")
@@ -1627,7 +1678,7 @@ namespace Herald.Storage.Migrations.Sqlite
 
                     b.HasIndex("NextAttemptAt", "Id")
                         .HasDatabaseName("ix_delivery_pending_next_attempt_at_id")
-                        .HasFilter("status = 'pending'");
+                        .HasFilter("status = 'pending' AND NOT first_pass");
 
                     b.HasIndex("RunId", "ContactId", "Channel")
                         .IsUnique()
