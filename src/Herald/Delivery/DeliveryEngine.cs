@@ -791,7 +791,7 @@ public sealed class DeliveryEngine(
             status = CASE WHEN COALESCE((SELECT cc.crash_policy FROM channel_config cc WHERE cc.id = delivery.channel_config_id),
                                         CASE WHEN delivery.channel IN ('sms', 'whatsapp') THEN 'at_most_once' ELSE 'at_least_once' END) = 'at_most_once'
                           THEN 'unknown' ELSE 'pending' END,
-            reason = 'lease_expired', lease_owner = NULL, lease_until = NULL, next_attempt_at = @now
+            reason = 'lease_expired', lease_owner = NULL, lease_until = NULL, next_attempt_at = @now, first_pass = false
         WHERE status = 'sending' AND lease_until < @now
         RETURNING run_id, status
         """;

@@ -44,9 +44,12 @@ public static class ClusterScenarios
             var node = cluster.Nodes[k];
             node.Kill();
             killed = node.Name;
-            inFlight = (await cluster.QueryAsync(
-                "SELECT COUNT(*) FROM delivery WHERE campaign_id = @c AND status = 'sending' AND lease_owner = @n",
-                r => r.GetInt64(0), ("c", campaignId), ("n", node.Name)))[0] is var n ? (int)n : 0;
+            // In flight: leased row by row ('sending'), or in one of its first-pass ranges and not yet recorded.
+            inFlight = (await cluster.QueryAsync("""
+                SELECT (SELECT COUNT(*) FROM delivery WHERE campaign_id = @c AND status = 'sending' AND lease_owner = @n)
+                     + (SELECT COUNT(*) FROM delivery d JOIN delivery_lease l ON d.run_id = l.run_id AND d.id BETWEEN l.first_id AND l.last_id
+                        WHERE d.campaign_id = @c AND l.owner = @n AND d.status = 'pending' AND d.first_pass)
+                """, r => r.GetInt64(0), ("c", campaignId), ("n", node.Name)))[0] is var n ? (int)n : 0;
         }
         await api.WaitStatusAsync(id, deadline - DateTime.UtcNow, "completed", "paused", "cancelled");
         var seconds = sw.Elapsed.TotalSeconds;

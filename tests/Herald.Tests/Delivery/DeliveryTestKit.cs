@@ -219,6 +219,19 @@ public static class DeliverySeed
         }
     }
 
+    /// <summary>
+    /// The deliveries a node holds in flight: leased row by row ('sending'), or pending in one of its first-pass range
+    /// leases (PostgreSQL), not yet recorded.
+    /// </summary>
+    public static Task<List<long>> InFlightAsync(HeraldApp app, long runId, string node) => app.WithDbAsync(async db =>
+    {
+        var ranges = await db.Set<DeliveryLease>().AsNoTracking().Where(l => l.RunId == runId && l.Owner == node).ToListAsync();
+        var rows = await db.Set<DeliveryRow>().AsNoTracking()
+            .Where(d => d.RunId == runId && (d.Status == DeliveryStatus.Sending && d.LeaseOwner == node || d.Status == DeliveryStatus.Pending && d.FirstPass))
+            .Select(d => new { d.Id, d.Status }).ToListAsync();
+        return rows.Where(d => d.Status == DeliveryStatus.Sending || ranges.Any(l => d.Id >= l.FirstId && d.Id <= l.LastId)).Select(d => d.Id).ToList();
+    });
+
     /// <summary>The run's counters must equal its delivery rows counted by status.</summary>
     public static async Task AssertCountersMatchRowsAsync(HeraldApp app, long runId)
     {

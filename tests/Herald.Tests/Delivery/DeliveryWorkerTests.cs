@@ -173,6 +173,50 @@ public sealed class DeliveryWorkerTests(FakeClockDeliveryApp app) : IClassFixtur
         await DeliverySeed.AssertCountersMatchRowsAsync(app, runId);
     }
 
+    [PostgresFact]
+    public async Task Sweep_ExpiredFirstPassRange_RowsInFlightFollowTheChannelsCrashPolicy()
+    {
+        var ws = await app.CreateWorkspaceAsync();
+        await DeliverySeed.ChannelAsync(app, ws.Id, ChannelNames.Email, crashPolicy: CrashPolicies.AtLeastOnce);
+        await DeliverySeed.ChannelAsync(app, ws.Id, ChannelNames.Sms, crashPolicy: CrashPolicies.AtMostOnce);
+        await DeliverySeed.ContactsAsync(app, ws.Id, Enumerable.Range(0, 10).Select(i => ((string?)$"r{i}@example.com", (string?)$"+1415666{i:0000}", (string?)"R")));
+        var (_, runId) = await DeliverySeed.CampaignAsync(app, ws.Id, [ChannelNames.Email, ChannelNames.Sms], now: Now);
+        await DeliverySeed.StartAsync(app, runId);
+        // The engine claims the run's first pass as one range and its provider hangs: the node "dies" mid-send.
+        app.Sends.HangAll = true;
+        using var die = new CancellationTokenSource();
+        var pass = app.Engine.RunOnceAsync(die.Token);
+        var until = DateTime.UtcNow.AddSeconds(30);
+        while (await app.WithDbAsync(db => db.Set<DeliveryLease>().CountAsync(l => l.RunId == runId)) == 0)
+        {
+            Assert.True(DateTime.UtcNow < until, "the engine never claimed the range");
+            await Task.Delay(20);
+        }
+        await die.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => pass);
+        app.Sends.HangAll = false;
+        var inFlight = await DeliverySeed.InFlightAsync(app, runId, app.Engine.Node);
+        Assert.Equal(20, inFlight.Count);
+        Assert.All(await DeliverySeed.DeliveriesAsync(app, runId), r => Assert.Equal((DeliveryStatus.Pending, true), (r.Status, r.FirstPass)));
+
+        Assert.Equal(new SweepResult(0, 0, 0), await app.Engine.SweepAsync(default)); // lease still valid
+        Assert.Equal(0, (await app.Engine.RunOnceAsync(default)).Claimed); // and nobody else may take the range
+        app.Clock!.Advance(TimeSpan.FromSeconds(61));
+        var swept = await app.Engine.SweepAsync(default);
+
+        Assert.Equal((10, 10), (swept.Requeued, swept.Unknown));
+        var rows = await DeliverySeed.DeliveriesAsync(app, runId);
+        Assert.All(rows.Where(r => r.Channel == "sms"), r => Assert.Equal((DeliveryStatus.Unknown, "lease_expired"), (r.Status, r.Reason)));
+        Assert.All(rows.Where(r => r.Channel == "email"), r => Assert.Equal((DeliveryStatus.Pending, false, 1), (r.Status, r.FirstPass, r.Attempts)));
+        Assert.Equal(0, await app.WithDbAsync(db => db.Set<DeliveryLease>().CountAsync(l => l.RunId == runId)));
+        await DeliverySeed.AssertCountersMatchRowsAsync(app, runId);
+        await app.DrainAsync();
+        var run = await DeliverySeed.RunAsync(app, runId);
+        Assert.Equal((RunStatus.Completed, 10, 10), (run.Status, run.Sent, run.Unknown));
+        Assert.All((await DeliverySeed.DeliveriesAsync(app, runId)).Where(r => r.Channel == "email"), r => Assert.Equal(2, r.Attempts));
+        await DeliverySeed.AssertCountersMatchRowsAsync(app, runId);
+    }
+
     [Fact]
     public async Task RunOnce_DailyLimitReached_WaitsForLocalMidnightAndSaysSo()
     {

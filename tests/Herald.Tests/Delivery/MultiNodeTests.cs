@@ -45,15 +45,16 @@ public sealed class MultiNodeTests(DeliveryApp owner) : IClassFixture<DeliveryAp
         var a = new WorkerApp(sends, "node-a", owner.Database.ConnectionString, leaseSeconds: 2);
         await a.InitializeAsync();
         await DeliverySeed.StartAsync(a, runId);
-        // Wait until node A holds leases, then stop it: its batches stay 'sending' under its lease.
+        // Wait until node A holds leases, then stop it: its batches stay unrecorded under its leases (first-pass
+        // ranges: one lease row per batch, the rows still pending).
         var until = DateTime.UtcNow.AddSeconds(30);
-        while (await owner.WithDbAsync(db => db.Set<DeliveryRow>().CountAsync(d => d.RunId == runId && d.LeaseOwner == "node-a")) == 0)
+        while (await owner.WithDbAsync(db => db.Set<DeliveryLease>().CountAsync(l => l.RunId == runId && l.Owner == "node-a")) == 0)
         {
             Assert.True(DateTime.UtcNow < until, "node A never claimed");
             await Task.Delay(50);
         }
         await a.DisposeAsync();
-        var orphaned = await owner.WithDbAsync(db => db.Set<DeliveryRow>().Where(d => d.RunId == runId && d.Status == DeliveryStatus.Sending).Select(d => d.Id).ToListAsync());
+        var orphaned = await DeliverySeed.InFlightAsync(owner, runId, "node-a");
         Assert.NotEmpty(orphaned);
 
         await using var b = new WorkerApp(sends, "node-b", owner.Database.ConnectionString, leaseSeconds: 2);
