@@ -555,9 +555,11 @@ public sealed class DeliveryEngine(
     private Task<RunContext> ContextAsync(long runId, CancellationToken ct)
     {
         if (_runs.Count > 1000) _runs.Clear();
-        var lazy = _runs.GetOrAdd(runId, id => new Lazy<Task<RunContext>>(() => LoadContextAsync(id, ct)));
-        if (lazy.Value.IsFaulted) _runs.TryRemove(runId, out _);
-        return lazy.Value;
+        // Loaded once for every batch of the run on this node, so not under one caller's token; a load that failed is
+        // not kept (the next batch tries again).
+        var lazy = _runs.GetOrAdd(runId, id => new Lazy<Task<RunContext>>(() => LoadContextAsync(id, CancellationToken.None)));
+        if (lazy.Value.IsFaulted || lazy.Value.IsCanceled) _runs.TryRemove(runId, out _);
+        return lazy.Value.WaitAsync(ct);
     }
 
     private async Task<RunContext> LoadContextAsync(long runId, CancellationToken ct)

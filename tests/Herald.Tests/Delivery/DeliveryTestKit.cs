@@ -56,6 +56,8 @@ public sealed class FakeSends
     public volatile bool HangAll;
     /// <summary>Nodes whose provider blocks until cancelled (the node "dies" mid-send).</summary>
     public readonly ConcurrentDictionary<string, bool> HangNodes = new();
+    /// <summary>Batches that started hanging (a test waits for this before it "kills" the node).</summary>
+    public int HangingBatches;
 }
 
 public sealed class FakeProviderFactory(FakeSends sends, string node) : IChannelProviderFactory
@@ -70,7 +72,11 @@ public sealed class FakeProviderFactory(FakeSends sends, string node) : IChannel
 
         public async Task<IReadOnlyList<SendResult>> SendBatchAsync(IReadOnlyList<OutgoingMessage> batch, CancellationToken ct)
         {
-            if (sends.HangAll || sends.HangNodes.ContainsKey(node) || batch.Any(m => m.Address.StartsWith("hang-"))) await Task.Delay(Timeout.Infinite, ct);
+            if (sends.HangAll || sends.HangNodes.ContainsKey(node) || batch.Any(m => m.Address.StartsWith("hang-")))
+            {
+                Interlocked.Increment(ref sends.HangingBatches);
+                await Task.Delay(Timeout.Infinite, ct);
+            }
             var results = new List<SendResult>();
             foreach (var m in batch)
             {

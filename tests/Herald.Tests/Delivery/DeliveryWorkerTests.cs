@@ -184,14 +184,16 @@ public sealed class DeliveryWorkerTests(FakeClockDeliveryApp app) : IClassFixtur
         await DeliverySeed.StartAsync(app, runId);
         // The engine claims the run's first pass as one range and its provider hangs: the node "dies" mid-send.
         app.Sends.HangAll = true;
+        var hanging = app.Sends.HangingBatches;
         using var die = new CancellationTokenSource();
         var pass = app.Engine.RunOnceAsync(die.Token);
         var until = DateTime.UtcNow.AddSeconds(30);
-        while (await app.WithDbAsync(db => db.Set<DeliveryLease>().CountAsync(l => l.RunId == runId)) == 0)
+        while (Volatile.Read(ref app.Sends.HangingBatches) == hanging)
         {
-            Assert.True(DateTime.UtcNow < until, "the engine never claimed the range");
+            Assert.True(DateTime.UtcNow < until, "the engine never reached the provider");
             await Task.Delay(20);
         }
+        Assert.Equal(1, await app.WithDbAsync(db => db.Set<DeliveryLease>().CountAsync(l => l.RunId == runId)));
         await die.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => pass);
         app.Sends.HangAll = false;
