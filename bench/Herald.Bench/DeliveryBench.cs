@@ -27,7 +27,7 @@ namespace Herald.Bench;
 /// dotnet run -c Release --project bench/Herald.Bench -- delivery --provider postgres --pg "Host=...;Database=herald_bench"
 /// dotnet run -c Release --project bench/Herald.Bench -- delivery --provider postgres --pg ... --http   (webhook-like HTTP provider to a local sink)
 /// </code>
-/// Options: --contacts N, --workers N, --batch N, --concurrency N, --http [url], --pgstat (this database's pg_stat_statements), --keep.
+/// Options: --contacts N, --workers N, --batch N, --concurrency N, --chunk N (contacts materialized per transaction on PostgreSQL), --http [url], --pgstat (this database's pg_stat_statements), --keep.
 /// </summary>
 public sealed class DeliveryBench : IBenchCommand
 {
@@ -50,6 +50,7 @@ public sealed class DeliveryBench : IBenchCommand
             ["Herald:Delivery:BatchSize"] = args.Get("batch", "500"),
             ["Herald:Delivery:SendConcurrency"] = args.Get("concurrency", "8"),
             ["Herald:Delivery:IdleMaxSeconds"] = "0.2",
+            ["Herald:Delivery:MaterializeChunk"] = args.Get("chunk", "100000"),
             ["Urls"] = "http://127.0.0.1:0",
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:Herald.Delivery"] = "Information",

@@ -131,6 +131,14 @@ public sealed class CampaignRun
     /// </summary>
     public long RangeCursor { get; set; }
     public long RangeLast { get; set; }
+
+    /// <summary>
+    /// True while the run's audience is still being materialized in chunks (PostgreSQL): workers already send what the
+    /// committed chunks hold, and the run cannot complete. <see cref="MaterializedThrough"/> is the highest contact id
+    /// done, so a start that died midway is resumed from there by the node that claims the run again.
+    /// </summary>
+    public bool Materializing { get; set; }
+    public long MaterializedThrough { get; set; }
 }
 
 /// <summary>Run statuses. Workers claim deliveries only of runs that are <see cref="Running"/>.</summary>

@@ -172,8 +172,10 @@ public sealed class CampaignService(
         await SaveAsync(c, ct);
         var started = CampaignStateMachine.Runs.Resumed(started: true);
         var notStarted = CampaignStateMachine.Runs.Resumed(started: false);
+        // A run paused while its audience was still being written goes back to starting: its start goes on (or, if
+        // the node doing it died meanwhile, is claimed again once its lease passes) and moves it to running.
         await db.Set<CampaignRun>().Where(r => r.CampaignId == c.Id && r.Status == RunStatus.Paused)
-            .ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, r => r.StartedAt != null ? started : notStarted), ct);
+            .ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, r => r.Materializing ? RunStatus.Starting : r.StartedAt != null ? started : notStarted), ct);
         await tx.CommitAsync(ct);
         await signal.NotifyAsync(db, ct);
         return c;

@@ -25,11 +25,12 @@ public sealed class DeliveryCompletion(IDeliveryProgress progress, IOptions<Deli
             var t = db.IsPostgres ? (object)now : Sql.SqliteTime(now);
             if (run.Pending <= 0 && run.Status is RunStatus.Running or RunStatus.Cancelled && run.FinishedAt is null)
             {
-                // RunComplete: the status guard makes completion happen once even when two nodes finish the last batches together.
+                // RunComplete: the status guard makes completion happen once even when two nodes finish the last batches together;
+                // a run whose audience is still being written in chunks (resumed from a pause meanwhile) is not done yet.
                 // A journey step's run stays open: the journey keeps adding deliveries to it as contacts reach the step.
                 var done = await Sql.ExecAsync(db, """
                     UPDATE campaign_run SET status = CASE WHEN status = 'running' THEN 'completed' ELSE status END, finished_at = @now
-                    WHERE id = @r AND pending <= 0 AND finished_at IS NULL AND status IN ('running', 'cancelled')
+                    WHERE id = @r AND pending <= 0 AND finished_at IS NULL AND status IN ('running', 'cancelled') AND NOT materializing
                       AND NOT EXISTS (SELECT 1 FROM campaign c WHERE c.id = campaign_run.campaign_id AND c.journey_id IS NOT NULL AND campaign_run.status = 'running')
                     """, ct, ("now", t), ("r", runId));
                 if (done == 1 && run.Status == RunStatus.Running)

@@ -105,7 +105,9 @@ public sealed class DeliveryEngine(
     /// delivery rows. The run row is locked (claims of one run queue behind each other for the few milliseconds this
     /// takes), its cursor moves past the batch, and one lease row records the range and its owner: the rows stay
     /// 'pending' until their result is recorded, and the lease is what marks them taken (see <see cref="DeliveryLease"/>).
-    /// Pause, cancel and expiry change the run row, so a claim waiting on its lock re-reads it and stops.
+    /// A run still starting is served too: its audience is written in chunks and the committed ones are sent
+    /// meanwhile (<see cref="CampaignRun.Materializing"/>). Pause, cancel and expiry change the run row, so a claim
+    /// waiting on its lock re-reads it and stops.
     /// Under READ COMMITTED the locked run row can be newer than this statement's snapshot (another claim or a
     /// run start committed while this one waited): the cursor is taken from the locked row (rows up to it are
     /// taken), but the scan's upper bound from the snapshot's own view of the run (<c>snap</c>), so the cursor never
@@ -116,7 +118,7 @@ public sealed class DeliveryEngine(
     private const string ClaimRangePostgres = $"""
         WITH r AS (
             SELECT id, range_cursor FROM campaign_run
-            WHERE status = 'running' AND range_cursor < range_last
+            WHERE status IN ('running', 'starting') AND range_cursor < range_last
             ORDER BY id LIMIT 1
             FOR UPDATE
         ), snap AS (

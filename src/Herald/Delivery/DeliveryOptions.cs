@@ -47,6 +47,13 @@ public sealed class DeliveryOptions
     [Range(0.05, 600)]
     public double SweepSeconds { get; set; } = 5;
 
+    /// <summary>
+    /// Contacts (by id span) materialized per transaction when a run starts on PostgreSQL; the first chunk is a quarter
+    /// of this, so the first messages leave while the rest of the audience is still being written. Default: 100,000.
+    /// </summary>
+    [Range(1, int.MaxValue)]
+    public int MaterializeChunk { get; set; } = 100_000;
+
     /// <summary>Node name used as lease owner. Default: machine name + process id + a random suffix.</summary>
     public string? NodeName { get; set; }
 }

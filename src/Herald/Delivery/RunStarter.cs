@@ -9,6 +9,7 @@ using Herald.Templates;
 using Herald.Tracking;
 using Herald.Workspaces;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace Herald.Delivery;
 
@@ -18,8 +19,10 @@ namespace Herald.Delivery;
 /// channel) plus ON CONFLICT DO NOTHING make a second start a no-op, and only a scheduled/starting run moves.
 /// </summary>
 public sealed class RunStarter(HeraldDb db, IAudienceQuery audience, ChannelRouter router, DeliverySignal signal,
-    DeliveryCompletion completion, TimeProvider clock, ILogger<RunStarter> log) : IRunStarter
+    DeliveryCompletion completion, IOptions<DeliveryOptions> options, TimeProvider clock, ILogger<RunStarter> log) : IRunStarter
 {
+    private readonly int chunkSize = options.Value.MaterializeChunk;
+
     /// <summary>Runs at least this large refresh the delivery table's planner statistics when they start.</summary>
     private const int AnalyzeThreshold = 10_000;
 
@@ -28,7 +31,12 @@ public sealed class RunStarter(HeraldDb db, IAudienceQuery audience, ChannelRout
 
     internal static readonly JsonSerializerOptions StoredJson = new(JsonSerializerDefaults.Web);
 
-    public async Task StartAsync(long runId, CancellationToken ct)
+    public Task StartAsync(long runId, CancellationToken ct) => StartAsync(runId, int.MaxValue, ct);
+
+    /// <summary>
+    /// <paramref name="maxChunks"/>: stop after this many committed chunks, as a node that dies midway does (tests).
+    /// </summary>
+    internal async Task StartAsync(long runId, int maxChunks, CancellationToken ct)
     {
         var run = await db.Set<CampaignRun>().AsNoTracking().FirstOrDefaultAsync(r => r.Id == runId, ct)
             ?? throw new InvalidOperationException($"Run {runId} does not exist.");
@@ -47,72 +55,159 @@ public sealed class RunStarter(HeraldDb db, IAudienceQuery audience, ChannelRout
         var abPhase = ParseVariants(campaign.Variants).Count >= 2 ? AbTestDefinition.Parse(campaign.AbTest) : null;
         // Most workspaces have no suppressions on a channel: then the per-recipient probe is left out of the plan.
         var suppressions = await db.Set<Suppression>().AnyAsync(s => s.WorkspaceId == ws.Id && channels.Contains(s.Channel), ct);
+        var plan = new Plan(run, campaign, ws, fragment, channels, configIds, content, suppressions, abPhase, now);
 
         var started = System.Diagnostics.Stopwatch.StartNew();
         if (db.IsPostgres) await AnalyzeStaleAudienceTablesAsync(ct);
-        await using var tx = await db.Database.BeginTransactionAsync(ct);
-        if (!await LockRunStartAsync(runId, ct)) return;
-        // A run with no deliveries yet (every start but one that follows journey sends into the same run) inserts
-        // without ON CONFLICT, which probes the unique index once more per row, and counts what it inserted from
-        // RETURNING instead of scanning the run's rows again. First-pass ranges need both (PostgreSQL).
-        var fresh = db.IsPostgres && !await db.Set<DeliveryRow>().AnyAsync(d => d.RunId == runId, ct);
-        var blocks = new List<Inserted>();
-        if (campaign.ChannelMode == "fallback")
-            blocks.AddRange(await InsertAsync(run, campaign, ws, fragment, channels, fallback: true, configIds, content, suppressions, abPhase, fresh, now, ct));
-        else
-            foreach (var ch in channels)
-                blocks.AddRange(await InsertAsync(run, campaign, ws, fragment, [ch], fallback: false, configIds, content, suppressions, abPhase, fresh, now, ct));
-        var inserted = blocks.Sum(b => b.Count);
-
-        // RunCountersFromRows: counters are set (not added) from the rows, so a repeated start cannot double them.
-        var counts = fresh
-            ? blocks.GroupBy(b => (b.Variant, b.Status)).Select(g => (g.Key.Variant, g.Key.Status, Count: g.Sum(b => b.Count))).ToList()
-            : await Sql.QueryAsync(db, "SELECT variant, status, COUNT(*) FROM delivery WHERE run_id = @r GROUP BY variant, status",
-                r => (Variant: r.NullableString(0), Status: r.GetString(1), Count: Convert.ToInt32(r.GetValue(2))), ct, ("r", runId));
-        int Count(params string[] s) => counts.Where(c => s.Contains(c.Status)).Sum(c => c.Count);
-        // The first pass: every first-pass row has an id in [first, last] (one materializer per run, under the lock below).
-        var firstIds = blocks.Where(b => b.FirstId is not null).ToList();
-        var (rangeCursor, rangeLast) = firstIds.Count == 0 ? (0L, 0L) : (firstIds.Min(b => b.FirstId!.Value) - 1, firstIds.Max(b => b.LastId!.Value));
-        var abTest = abPhase is null ? null : new AbTestState(AbTestState.Testing, abPhase.Metric, abPhase.TestPercent, abPhase.WaitFor, now + abPhase.Wait);
-        var moved = await Sql.ExecAsync(db, $"""
-            UPDATE campaign_run SET status = 'running', started_at = COALESCE(started_at, @now), total = @total,
-                pending = @pending, skipped = @skipped, sent = @sent, failed = @failed, unknown = @unknown,
-                ab_decision = COALESCE({(db.IsPostgres ? "CAST(@ab AS jsonb)" : "@ab")}, ab_decision), ab_decide_at = @ab_at,
-                range_cursor = @range_cursor, range_last = @range_last
-            WHERE id = @r AND status IN ('scheduled', 'starting')
-            """, ct, ("now", db.IsPostgres ? now : Sql.SqliteTime(now)), ("total", counts.Sum(c => c.Count)),
-            ("pending", Count(DeliveryStatus.Pending, DeliveryStatus.Sending)), ("skipped", Count(DeliveryStatus.Skipped)),
-            ("sent", Count(DeliveryStatus.Sent, DeliveryStatus.Delivered, DeliveryStatus.Read)), ("failed", Count(DeliveryStatus.Failed)),
-            ("unknown", Count(DeliveryStatus.Unknown)), ("ab", abTest?.ToJson()),
-            ("ab_at", abTest is null ? null : db.IsPostgres ? abTest.DecideAt : Sql.SqliteTime(abTest.DecideAt)),
-            ("range_cursor", rangeCursor), ("range_last", rangeLast), ("r", runId));
-        if (moved == 1) await VariantCountersAsync(runId, counts, now, ct);
-        await tx.CommitAsync(ct);
+        // PostgreSQL materializes a run with no deliveries yet (every start but one that follows journey sends into the
+        // same run) in chunks, and resumes one whose chunked start died midway.
+        var inserted = db.IsPostgres && (run.Materializing || !await db.Set<DeliveryRow>().AnyAsync(d => d.RunId == runId, ct))
+            ? await StartInChunksAsync(plan, maxChunks, ct)
+            : await StartInOneAsync(plan, ct);
+        if (inserted is null) return;
         // DeliveryAnalyze: a large run changes the delivery table's shape at once; until autovacuum gets to it
         // the planner walks the claim query with stale statistics (measured: 4k msg/s for the first minute of a
         // 1M run, 18k/s after autovacuum's analyze). Refresh them now; it samples, so it takes well under a second.
         if (db.IsPostgres && inserted >= AnalyzeThreshold) await db.Database.ExecuteSqlRawAsync("ANALYZE delivery", ct);
         log.LogInformation("Run {RunId} of campaign {CampaignId}: {Inserted} deliveries materialized in {Seconds:F2} s", runId, campaign.Id, inserted, started.Elapsed.TotalSeconds);
-        if (moved == 0) return;
         await signal.NotifyAsync(db, ct);
         await completion.CheckRunsAsync(db, [runId], ct);
     }
 
+    /// <summary>Everything a start needs to write a run's deliveries, read once.</summary>
+    private sealed record Plan(CampaignRun Run, Campaign Campaign, Workspace Ws, SqlFragment Audience, List<string> Channels,
+        Dictionary<string, long?> ConfigIds, ChannelContent Content, bool Suppressions, AbTestDefinition? AbPhase, DateTime Now);
+
+    /// <summary>The run's deliveries, per channel (or one fallback statement) for the contacts with ids in (lo, hi] (all when null).</summary>
+    private async Task<List<Inserted>> InsertAllAsync(Plan p, bool fresh, (long Lo, long Hi)? ids, CancellationToken ct)
+    {
+        if (p.Campaign.ChannelMode == "fallback") return await InsertAsync(p, p.Channels, fallback: true, fresh, ids, ct);
+        var blocks = new List<Inserted>();
+        foreach (var ch in p.Channels) blocks.AddRange(await InsertAsync(p, [ch], fallback: false, fresh, ids, ct));
+        return blocks;
+    }
+
+    /// <summary>
+    /// RunStartInOne (SQLite, and a PostgreSQL run that already has deliveries): one transaction inserts the whole
+    /// audience (ON CONFLICT DO NOTHING: a second start adds nothing) and sets the counters from the run's rows, so
+    /// a repeated start cannot double them; the run goes running when it commits. Null: nothing left to start.
+    /// </summary>
+    private async Task<int?> StartInOneAsync(Plan p, CancellationToken ct)
+    {
+        var runId = p.Run.Id;
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        if (await LockRunStartAsync(runId, ct) is null) return null;
+        var inserted = (await InsertAllAsync(p, fresh: false, null, ct)).Sum(b => b.Count);
+        var counts = await Sql.QueryAsync(db, "SELECT variant, status, COUNT(*) FROM delivery WHERE run_id = @r GROUP BY variant, status",
+            r => (Variant: r.NullableString(0), Status: r.GetString(1), Count: Convert.ToInt32(r.GetValue(2))), ct, ("r", runId));
+        int Count(params string[] s) => counts.Where(c => s.Contains(c.Status)).Sum(c => c.Count);
+        var abTest = AbState(p);
+        var moved = await Sql.ExecAsync(db, $"""
+            UPDATE campaign_run SET status = 'running', started_at = COALESCE(started_at, @now), total = @total,
+                pending = @pending, skipped = @skipped, sent = @sent, failed = @failed, unknown = @unknown,
+                ab_decision = COALESCE({(db.IsPostgres ? "CAST(@ab AS jsonb)" : "@ab")}, ab_decision), ab_decide_at = @ab_at
+            WHERE id = @r AND status IN ('scheduled', 'starting')
+            """, ct, ("now", T(p.Now)), ("total", counts.Sum(c => c.Count)),
+            ("pending", Count(DeliveryStatus.Pending, DeliveryStatus.Sending)), ("skipped", Count(DeliveryStatus.Skipped)),
+            ("sent", Count(DeliveryStatus.Sent, DeliveryStatus.Delivered, DeliveryStatus.Read)), ("failed", Count(DeliveryStatus.Failed)),
+            ("unknown", Count(DeliveryStatus.Unknown)), ("ab", abTest?.ToJson()), ("ab_at", abTest is null ? null : T(abTest.DecideAt)), ("r", runId));
+        if (moved == 1) await VariantCountersAsync(runId, counts, p.Now, ct);
+        await tx.CommitAsync(ct);
+        return moved == 1 ? inserted : null;
+    }
+
+    /// <summary>
+    /// RunStartInChunks (PostgreSQL, a run with no deliveries yet): the audience is written in chunks of contact ids
+    /// (<see cref="DeliveryOptions.MaterializeChunk"/>, the first a quarter of it), each in its own transaction that also
+    /// moves the run's counters by what it inserted (counted from RETURNING), extends the run's first pass and records
+    /// how far it got. Workers send a run's first pass while it is still starting, so the first messages leave
+    /// after the first chunk instead of after the whole audience; the run cannot complete while
+    /// <see cref="CampaignRun.Materializing"/>. The last chunk moves the run to running. Each chunk holds the run's
+    /// start lock and re-reads how far the run got, so two nodes starting one run (a lease passed while the first
+    /// was slow) write each chunk once; a start that died midway is resumed from <see cref="CampaignRun.MaterializedThrough"/>.
+    /// A run paused meanwhile is still materialized whole (its resume must find every recipient); a cancelled one stops.
+    /// Null: nothing left to start.
+    /// </summary>
+    private async Task<int?> StartInChunksAsync(Plan p, int maxChunks, CancellationToken ct)
+    {
+        var runId = p.Run.Id;
+        var bounds = await Sql.QueryAsync(db, "SELECT MIN(id), MAX(id) FROM contact WHERE workspace_id = @ws",
+            r => (Min: r.NullableLong(0) ?? 0, Max: r.NullableLong(1) ?? 0), ct, ("ws", p.Ws.Id));
+        var (minId, maxId) = bounds[0];
+        var chunk = (long)Math.Max(1, chunkSize);
+        var inserted = 0;
+        for (var done = 0; ; done++)
+        {
+            if (done >= maxChunks) return null;
+            await using var tx = await db.Database.BeginTransactionAsync(ct);
+            var state = await LockRunStartAsync(runId, ct, materializing: true);
+            if (state is null) return null;
+            var first = state.MaterializedThrough == 0;
+            var lo = first ? Math.Max(0, minId - 1) : state.MaterializedThrough;
+            var hi = Math.Min(maxId, lo + (first ? Math.Max(1, chunk / 4) : chunk));
+            var last = hi >= maxId;
+            var blocks = await InsertAllAsync(p, fresh: true, (lo, hi), ct);
+            inserted += blocks.Sum(b => b.Count);
+            int Count(string s) => blocks.Where(b => b.Status == s).Sum(b => b.Count);
+            var firstIds = blocks.Where(b => b.FirstId is not null).ToList();
+            var abTest = first ? AbState(p) : null;
+            // The first pass is one id range: chunks take ids from the sequence in order, one at a time under the lock.
+            await Sql.ExecAsync(db, """
+                UPDATE campaign_run SET total = total + @total, pending = pending + @pending, skipped = skipped + @skipped,
+                    range_cursor = CASE WHEN range_last = 0 AND @first_id > 0 THEN @first_id - 1 ELSE range_cursor END,
+                    range_last = GREATEST(range_last, @last_id),
+                    materialized_through = @hi, materializing = NOT @last,
+                    status = CASE WHEN @last AND status IN ('scheduled', 'starting') THEN 'running' WHEN status = 'scheduled' THEN 'starting' ELSE status END,
+                    started_at = COALESCE(started_at, @now),
+                    ab_decision = COALESCE(CAST(@ab AS jsonb), ab_decision), ab_decide_at = COALESCE(@ab_at, ab_decide_at)
+                WHERE id = @r
+                """, ct, ("total", blocks.Sum(b => b.Count)), ("pending", Count(DeliveryStatus.Pending)), ("skipped", Count(DeliveryStatus.Skipped)),
+                ("first_id", firstIds.Count == 0 ? 0L : firstIds.Min(b => b.FirstId!.Value)), ("last_id", firstIds.Count == 0 ? 0L : firstIds.Max(b => b.LastId!.Value)),
+                ("hi", Math.Max(hi, 1)), ("last", last), ("now", p.Now), ("ab", abTest?.ToJson()), ("ab_at", abTest?.DecideAt), ("r", runId));
+            await VariantCountersAsync(runId, blocks.Select(b => (b.Variant, b.Status, b.Count)).ToList(), p.Now, ct);
+            await tx.CommitAsync(ct);
+            if (last) return inserted;
+            if (first && maxId - minId >= AnalyzeThreshold)
+            {
+                // DeliveryAnalyze, early: the workers start on this chunk, and with the statistics of a table that had none
+                // of the run's rows the record statement was planned as a sequential scan of the table per batch.
+                await db.Database.ExecuteSqlRawAsync("ANALYZE delivery", ct);
+            }
+            // Wake the workers as soon as the first pass has rows.
+            if (first && firstIds.Count > 0) await signal.NotifyAsync(db, ct);
+        }
+    }
+
+    private object T(DateTime utc) => db.IsPostgres ? utc : Sql.SqliteTime(utc);
+
+    private static AbTestState? AbState(Plan p) => p.AbPhase is not { } ab ? null
+        : new AbTestState(AbTestState.Testing, ab.Metric, ab.TestPercent, ab.WaitFor, p.Now + ab.Wait);
+
     /// <summary>Advisory lock namespace of run starts ("HRLD"); the second key is the run id.</summary>
     private const int RunStartLockSpace = 0x48524C44;
 
+    /// <summary>Where a run's start stands, read under its start lock.</summary>
+    private sealed record StartState(string Status, bool Materializing, long MaterializedThrough);
+
     /// <summary>
-    /// RunStartLock: one node at a time materializes a run. A node whose start lease passed while it was alive but
-    /// slow, and the node that claimed the run after it, would otherwise both scan the audience; the second waits
-    /// here (the lock is the transaction's, so a dead node's goes with its connection) and then finds the run
-    /// already running. On SQLite the transaction's write lock does the same. False: nothing left to start.
+    /// RunStartLock: one node at a time materializes a run (a chunk at a time when chunked). A node whose start lease
+    /// passed while it was alive but slow, and the node that claimed the run after it, would otherwise both scan the
+    /// audience; the second waits here (the lock is the transaction's, so a dead node's goes with its connection) and
+    /// then finds the run already running, or the chunks already written. On SQLite the transaction's write lock does
+    /// the same. Null: nothing left to start (a chunked start of a run that was cancelled meanwhile stops here and
+    /// says so on the run: no longer materializing).
     /// </summary>
-    private async Task<bool> LockRunStartAsync(long runId, CancellationToken ct)
+    private async Task<StartState?> LockRunStartAsync(long runId, CancellationToken ct, bool materializing = false)
     {
         if (db.IsPostgres)
             await Sql.ExecAsync(db, "SELECT pg_advisory_xact_lock(@space, @run)", ct, ("space", RunStartLockSpace), ("run", (int)(runId & int.MaxValue)));
-        var status = await Sql.QueryAsync(db, "SELECT status FROM campaign_run WHERE id = @r", r => r.GetString(0), ct, ("r", runId));
-        return status is [RunStatus.Scheduled or RunStatus.Starting];
+        var rows = await Sql.QueryAsync(db, "SELECT status, materializing, materialized_through FROM campaign_run WHERE id = @r",
+            r => new StartState(r.GetString(0), r.GetBoolean(1), r.GetInt64(2)), ct, ("r", runId));
+        if (rows is not [var s]) return null;
+        if (s.Status is RunStatus.Scheduled or RunStatus.Starting || (materializing && s.Materializing && s.Status == RunStatus.Paused)) return s;
+        if (materializing && s.Materializing)
+            await Sql.ExecAsync(db, "UPDATE campaign_run SET materializing = false WHERE id = @r", ct, ("r", runId));
+        return null;
     }
 
     /// <summary>
@@ -254,14 +349,14 @@ public sealed class RunStarter(HeraldDb db, IAudienceQuery audience, ChannelRout
         $"EXISTS (SELECT 1 FROM suppression p WHERE p.workspace_id = @ws AND p.channel = {ch} AND p.address = {addr})";
 
     /// <summary>
-    /// RunMaterialize: one INSERT ... SELECT wrapping the audience fragment. Skip reasons are computed in
+    /// RunMaterialize: one INSERT ... SELECT wrapping the audience fragment (a chunk of contact ids: the bounds are
+    /// repeated inside the fragment too, or PostgreSQL semi-joins each chunk against the whole audience). Skip reasons are computed in
     /// SQL so skipped recipients are rows too (visible, counted). Email and phone are unique per workspace
     /// (contact indexes), so the address is already deduplicated within a channel.
     /// </summary>
-    private async Task<List<Inserted>> InsertAsync(CampaignRun run, Campaign campaign, Workspace ws, SqlFragment audience, List<string> channels,
-        bool fallback, Dictionary<string, long?> configIds, ChannelContent content, bool suppressions, AbTestDefinition? abTest, bool fresh, DateTime now,
-        CancellationToken ct)
+    private async Task<List<Inserted>> InsertAsync(Plan p, List<string> channels, bool fallback, bool fresh, (long Lo, long Hi)? ids, CancellationToken ct)
     {
+        var (run, campaign, ws, audience, configIds, content, suppressions, abTest, now) = (p.Run, p.Campaign, p.Ws, p.Audience, p.ConfigIds, p.Content, p.Suppressions, p.AbPhase, p.Now);
         string Suppressed(string ch, string addr) => suppressions ? RunStarter.Suppressed(ch, addr) : "(1 = 0)";
         string chExpr;
         if (!fallback) chExpr = $"'{channels[0]}'";
@@ -306,7 +401,7 @@ public sealed class RunStarter(HeraldDb db, IAudienceQuery audience, ChannelRout
                     FROM (
                         SELECT c.id, {chExpr} AS ch {perChannelCols}
                         FROM contact c
-                        WHERE c.workspace_id = @ws AND c.deleted_at IS NULL AND c.id IN ({audience.Sql})
+                        WHERE c.workspace_id = @ws AND c.deleted_at IS NULL AND {(ids is null ? $"c.id IN ({audience.Sql})" : $"c.id > @lo AND c.id <= @hi AND c.id IN (SELECT x.id FROM ({audience.Sql}) x WHERE x.id > @lo AND x.id <= @hi)")}
                     ) t0
                 ) t
             ) s
@@ -329,6 +424,7 @@ public sealed class RunStarter(HeraldDb db, IAudienceQuery audience, ChannelRout
             var since = now.AddDays(-ws.FrequencyCapPeriodDays);
             ps.Add(("cap_since", db.IsPostgres ? since : Sql.SqliteTime(since)));
         }
+        if (ids is { } range) { ps.Add(("lo", range.Lo)); ps.Add(("hi", range.Hi)); }
         foreach (var (k, v) in audience.Parameters) ps.Add((k.TrimStart('@'), v));
         if (fresh)
             return await Sql.QueryAsync(db, sql, r => new Inserted(r.NullableString(0), r.GetString(1), Convert.ToInt32(r.GetValue(2)), r.NullableLong(3), r.NullableLong(4)),

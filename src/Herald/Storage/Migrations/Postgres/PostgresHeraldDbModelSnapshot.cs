@@ -975,6 +975,14 @@ namespace Herald.Storage.Migrations.Postgres
                         .HasColumnType("integer")
                         .HasColumnName("machine_opens");
 
+                    b.Property<long>("MaterializedThrough")
+                        .HasColumnType("bigint")
+                        .HasColumnName("materialized_through");
+
+                    b.Property<bool>("Materializing")
+                        .HasColumnType("boolean")
+                        .HasColumnName("materializing");
+
                     b.Property<bool>("Misfired")
                         .HasColumnType("boolean")
                         .HasColumnName("misfired");

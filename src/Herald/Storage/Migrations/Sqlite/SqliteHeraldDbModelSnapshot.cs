@@ -943,6 +943,14 @@ namespace Herald.Storage.Migrations.Sqlite
                         .HasColumnType("INTEGER")
                         .HasColumnName("machine_opens");
 
+                    b.Property<long>("MaterializedThrough")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("materialized_through");
+
+                    b.Property<bool>("Materializing")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("materializing");
+
                     b.Property<bool>("Misfired")
                         .HasColumnType("INTEGER")
                         .HasColumnName("misfired");

@@ -23,6 +23,20 @@ namespace Herald.Storage.Migrations.Sqlite
                 defaultValue: false);
 
             migrationBuilder.AddColumn<long>(
+                name: "materialized_through",
+                table: "campaign_run",
+                type: "INTEGER",
+                nullable: false,
+                defaultValue: 0L);
+
+            migrationBuilder.AddColumn<bool>(
+                name: "materializing",
+                table: "campaign_run",
+                type: "INTEGER",
+                nullable: false,
+                defaultValue: false);
+
+            migrationBuilder.AddColumn<long>(
                 name: "range_cursor",
                 table: "campaign_run",
                 type: "INTEGER",
@@ -74,6 +88,14 @@ namespace Herald.Storage.Migrations.Sqlite
             migrationBuilder.DropColumn(
                 name: "first_pass",
                 table: "delivery");
+
+            migrationBuilder.DropColumn(
+                name: "materialized_through",
+                table: "campaign_run");
+
+            migrationBuilder.DropColumn(
+                name: "materializing",
+                table: "campaign_run");
 
             migrationBuilder.DropColumn(
                 name: "range_cursor",

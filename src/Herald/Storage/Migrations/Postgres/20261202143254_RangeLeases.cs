@@ -24,6 +24,20 @@ namespace Herald.Storage.Migrations.Postgres
                 defaultValue: false);
 
             migrationBuilder.AddColumn<long>(
+                name: "materialized_through",
+                table: "campaign_run",
+                type: "bigint",
+                nullable: false,
+                defaultValue: 0L);
+
+            migrationBuilder.AddColumn<bool>(
+                name: "materializing",
+                table: "campaign_run",
+                type: "boolean",
+                nullable: false,
+                defaultValue: false);
+
+            migrationBuilder.AddColumn<long>(
                 name: "range_cursor",
                 table: "campaign_run",
                 type: "bigint",
@@ -75,6 +89,14 @@ namespace Herald.Storage.Migrations.Postgres
             migrationBuilder.DropColumn(
                 name: "first_pass",
                 table: "delivery");
+
+            migrationBuilder.DropColumn(
+                name: "materialized_through",
+                table: "campaign_run");
+
+            migrationBuilder.DropColumn(
+                name: "materializing",
+                table: "campaign_run");
 
             migrationBuilder.DropColumn(
                 name: "range_cursor",
