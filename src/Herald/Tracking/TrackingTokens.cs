@@ -69,6 +69,9 @@ public sealed class TrackingTokens(IServiceScopeFactory scopes, IOptions<HeraldO
         }
     }
 
+    /// <summary>Signs with a given key instead of the install's (benchmarks and tests that have no database).</summary>
+    internal void UseKey(byte[] key) => Volatile.Write(ref _key, (byte[])key.Clone());
+
     private byte[] Key => Volatile.Read(ref _key) ?? throw new InvalidOperationException("Tracking key not loaded: await EnsureKeyAsync first.");
 
     public string OpenUrl(long deliveryId) => $"{BaseUrl}/t/o/{Create(new TrackingToken(TokenKind.Open, deliveryId))}";
