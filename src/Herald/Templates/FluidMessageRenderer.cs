@@ -131,56 +131,28 @@ public sealed partial class FluidMessageRenderer : IMessageRenderer
     [GeneratedRegex(@"\{\{\s*([1-9][0-9]?)\s*\}\}")]
     private static partial Regex Positional();
 
-    private TemplateContext NewContext(RenderScope scope, IReadOnlyList<string>? positional)
+    private TemplateContext NewContext(RenderScope scope, RunWide runWide, IReadOnlyList<string>? positional)
     {
         var c = scope.Contact;
         var ctx = new TemplateContext(_options);
         var fullName = FullName(c);
-        var contact = new Dictionary<string, object?>(32, StringComparer.Ordinal)
-        {
-            ["id"] = c.Id == 0 ? null : c.Id.ToString(CultureInfo.InvariantCulture),
-            ["externalId"] = c.ExternalId,
-            ["email"] = c.Email,
-            ["phone"] = c.Phone,
-            ["firstName"] = c.FirstName,
-            ["lastName"] = c.LastName,
-            ["name"] = fullName,
-            ["fullName"] = fullName,
-            ["locale"] = c.Locale,
-            ["timezone"] = c.Timezone,
-            ["city"] = c.City,
-            ["region"] = c.Region,
-            ["country"] = c.Country,
-            ["lifecycle"] = c.Lifecycle,
-            ["tags"] = c.Tags,
-            ["attributes"] = ParseAttributes(c.Attributes),
-            ["totalOrders"] = c.TotalOrders,
-            ["totalSpent"] = c.TotalSpent,
-            ["lastOrderAt"] = c.LastOrderAt,
-            ["engagementScore"] = c.EngagementScore,
-            ["rfmSegment"] = c.RfmSegment,
-            ["createdAt"] = c.CreatedAt == default ? null : c.CreatedAt,
-        };
-        ctx.SetValue("contact", FluidValue.Create(contact, _options));
-        ctx.SetValue("campaign", FluidValue.Create(new Dictionary<string, object?>
-        {
-            ["id"] = scope.CampaignId?.ToString(CultureInfo.InvariantCulture),
-            ["name"] = scope.CampaignName,
-        }, _options));
-        ctx.SetValue("workspace", FluidValue.Create(new Dictionary<string, object?> { ["name"] = scope.WorkspaceName }, _options));
+        ctx.SetValue("contact", new DictionaryValue(new ContactFields(c, fullName, _options)));
+        ctx.SetValue("campaign", runWide.Campaign);
+        ctx.SetValue("workspace", runWide.Workspace);
         ctx.SetValue("unsubscribeUrl", Str(scope.UnsubscribeUrl));
-        ctx.SetValue("product", scope.Product is null ? NilValue.Instance : FluidValue.Create(scope.Product, _options));
+        ctx.SetValue("product", runWide.Product);
         ctx.SetValue("data", scope.Data is null ? NilValue.Instance : FluidValue.Create(scope.Data, _options));
 
         // Aliases from older tools (the same values under their old names).
-        ctx.SetValue("name", Str(fullName));
-        ctx.SetValue("fullName", Str(fullName));
-        ctx.SetValue("customerName", Str(fullName));
+        var name = Str(fullName);
+        ctx.SetValue("name", name);
+        ctx.SetValue("fullName", name);
+        ctx.SetValue("customerName", name);
         ctx.SetValue("firstName", Str(c.FirstName));
         ctx.SetValue("lastName", Str(c.LastName));
         ctx.SetValue("phone", Str(c.Phone));
         ctx.SetValue("email", Str(c.Email));
-        ctx.SetValue("companyName", Str(scope.WorkspaceName));
+        ctx.SetValue("companyName", runWide.CompanyName);
         if (positional is not null) ctx.SetValue("hx_positional", FluidValue.Create(positional, _options));
 
         // Preview data may also name top-level values directly ({"firstName": "Asha"} fills {{ firstName }}).
@@ -188,6 +160,102 @@ public sealed partial class FluidMessageRenderer : IMessageRenderer
             foreach (var (k, val) in scope.Data)
                 if (val is not null && k is not ("contact" or "campaign" or "workspace" or "data")) ctx.SetValue(k, FluidValue.Create(val, _options));
         return ctx;
+    }
+
+    /// <summary>
+    /// The values every message of a run shares (<c>campaign</c>, <c>workspace</c>, <c>companyName</c>, <c>product</c>), made
+    /// once and reused while the scope names the same ones: Fluid values are immutable, so renders on any thread can share them.
+    /// </summary>
+    private sealed class RunWide
+    {
+        public required string WorkspaceName { get; init; }
+        public required long? CampaignId { get; init; }
+        public required string? CampaignName { get; init; }
+        public required IReadOnlyDictionary<string, object?>? ProductSource { get; init; }
+        public required FluidValue Campaign { get; init; }
+        public required FluidValue Workspace { get; init; }
+        public required FluidValue CompanyName { get; init; }
+        public required FluidValue Product { get; init; }
+
+        public bool Serves(RenderScope s) =>
+            s.WorkspaceName == WorkspaceName && s.CampaignId == CampaignId && s.CampaignName == CampaignName && ReferenceEquals(s.Product, ProductSource);
+    }
+
+    private RunWide MakeRunWide(RenderScope scope) => new()
+    {
+        WorkspaceName = scope.WorkspaceName,
+        CampaignId = scope.CampaignId,
+        CampaignName = scope.CampaignName,
+        ProductSource = scope.Product,
+        Campaign = FluidValue.Create(new Dictionary<string, object?>
+        {
+            ["id"] = scope.CampaignId?.ToString(CultureInfo.InvariantCulture),
+            ["name"] = scope.CampaignName,
+        }, _options),
+        Workspace = FluidValue.Create(new Dictionary<string, object?> { ["name"] = scope.WorkspaceName }, _options),
+        CompanyName = Str(scope.WorkspaceName),
+        Product = scope.Product is null ? NilValue.Instance : FluidValue.Create(scope.Product, _options),
+    };
+
+    /// <summary>
+    /// <c>contact.*</c>: the same keys, order and values as a dictionary of the contact's fields would give, each made only
+    /// when a template reads it. A typical message reads one or two fields; the attributes JSON is parsed only when
+    /// <c>contact.attributes</c> is read (or the whole contact is enumerated), and then once per render.
+    /// </summary>
+    private sealed class ContactFields(Contact c, string? fullName, TemplateOptions options) : IFluidIndexable
+    {
+        private static readonly string[] Names =
+        [
+            "id", "externalId", "email", "phone", "firstName", "lastName", "name", "fullName", "locale", "timezone", "city", "region",
+            "country", "lifecycle", "tags", "attributes", "totalOrders", "totalSpent", "lastOrderAt", "engagementScore", "rfmSegment", "createdAt",
+        ];
+
+        private object? _attributes;
+        private bool _attributesParsed;
+
+        public int Count => Names.Length;
+        public IEnumerable<string> Keys => Names;
+
+        public bool TryGetValue(string name, out FluidValue value)
+        {
+            object? raw;
+            switch (name)
+            {
+                case "id": raw = c.Id == 0 ? null : c.Id.ToString(CultureInfo.InvariantCulture); break;
+                case "externalId": raw = c.ExternalId; break;
+                case "email": raw = c.Email; break;
+                case "phone": raw = c.Phone; break;
+                case "firstName": raw = c.FirstName; break;
+                case "lastName": raw = c.LastName; break;
+                case "name" or "fullName": raw = fullName; break;
+                case "locale": raw = c.Locale; break;
+                case "timezone": raw = c.Timezone; break;
+                case "city": raw = c.City; break;
+                case "region": raw = c.Region; break;
+                case "country": raw = c.Country; break;
+                case "lifecycle": raw = c.Lifecycle; break;
+                case "tags": raw = c.Tags; break;
+                case "attributes":
+                    if (!_attributesParsed)
+                    {
+                        _attributes = ParseAttributes(c.Attributes);
+                        _attributesParsed = true;
+                    }
+                    raw = _attributes;
+                    break;
+                case "totalOrders": raw = c.TotalOrders; break;
+                case "totalSpent": raw = c.TotalSpent; break;
+                case "lastOrderAt": raw = c.LastOrderAt; break;
+                case "engagementScore": raw = c.EngagementScore; break;
+                case "rfmSegment": raw = c.RfmSegment; break;
+                case "createdAt": raw = c.CreatedAt == default ? null : c.CreatedAt; break;
+                default:
+                    value = NilValue.Instance;
+                    return false;
+            }
+            value = FluidValue.Create(raw, options);
+            return true;
+        }
     }
 
     private static FluidValue Str(string? s) => s is null ? NilValue.Instance : new StringValue(s);
@@ -229,18 +297,21 @@ public sealed partial class FluidMessageRenderer : IMessageRenderer
         public IFluidTemplate? Subject, Html, Text, Body, Title, Url, Icon, MediaUrl;
         public IFluidTemplate?[]? Parameters;
         public string? TemplateName, Language, MediaType;
+        private RunWide? _runWide;
 
         public RenderedMessage Render(RenderScope scope)
         {
+            var runWide = _runWide;
+            if (runWide is null || !runWide.Serves(scope)) _runWide = runWide = owner.MakeRunWide(scope);
             // WhatsApp parameters render first: positional {{1}}..{{n}} in the text mean them.
             string[]? parameters = null;
             if (Parameters is not null)
             {
-                var pctx = owner.NewContext(scope, null);
+                var pctx = owner.NewContext(scope, runWide, null);
                 parameters = new string[Parameters.Length];
                 for (var i = 0; i < Parameters.Length; i++) parameters[i] = Run(Parameters[i], pctx, NullEncoder.Default) ?? "";
             }
-            var ctx = owner.NewContext(scope, parameters);
+            var ctx = owner.NewContext(scope, runWide, parameters);
             return new RenderedMessage
             {
                 Subject = Run(Subject, ctx, NullEncoder.Default),
