@@ -301,8 +301,8 @@ public sealed partial class FluidMessageRenderer : IMessageRenderer
 
         public RenderedMessage Render(RenderScope scope)
         {
-            var runWide = _runWide;
-            if (runWide is null || !runWide.Serves(scope)) _runWide = runWide = owner.MakeRunWide(scope);
+            var runWide = Volatile.Read(ref _runWide);
+            if (runWide is null || !runWide.Serves(scope)) Volatile.Write(ref _runWide, runWide = owner.MakeRunWide(scope));
             // WhatsApp parameters render first: positional {{1}}..{{n}} in the text mean them.
             string[]? parameters = null;
             if (Parameters is not null)
