@@ -38,42 +38,44 @@ public sealed partial class FluidMessageRenderer : IMessageRenderer
     public ICompiledMessage Compile(string channel, ChannelContent content)
     {
         var v = new Validation();
+        var reads = new ReadNames();
         CompiledMessage? compiled = channel switch
         {
             ChannelNames.Email when content.Email is { } e => new CompiledMessage(this, channel)
             {
-                Subject = Parse(e.Subject, "email.subject", v),
-                Html = Parse(e.Html, "email.html", v),
-                Text = Parse(e.Text, "email.text", v),
+                Subject = Parse(e.Subject, "email.subject", v, reads),
+                Html = Parse(e.Html, "email.html", v, reads),
+                Text = Parse(e.Text, "email.text", v, reads),
             },
-            ChannelNames.Sms when content.Sms is { } s => new CompiledMessage(this, channel) { Body = Parse(s.Body, "sms.body", v) },
+            ChannelNames.Sms when content.Sms is { } s => new CompiledMessage(this, channel) { Body = Parse(s.Body, "sms.body", v, reads) },
             ChannelNames.WhatsApp when content.Whatsapp is { } w => new CompiledMessage(this, channel)
             {
                 TemplateName = w.TemplateName,
                 Language = w.Language,
-                Parameters = w.Parameters?.Select((p, i) => Parse(p, $"whatsapp.parameters[{i}]", v)).ToArray(),
-                Body = Parse(w.Text, "whatsapp.text", v),
-                MediaUrl = Parse(w.Media?.Url, "whatsapp.media.url", v),
+                Parameters = w.Parameters?.Select((p, i) => Parse(p, $"whatsapp.parameters[{i}]", v, reads)).ToArray(),
+                Body = Parse(w.Text, "whatsapp.text", v, reads),
+                MediaUrl = Parse(w.Media?.Url, "whatsapp.media.url", v, reads),
                 MediaType = w.Media?.Type,
             },
             ChannelNames.Push when content.Push is { } p => new CompiledMessage(this, channel)
             {
-                Title = Parse(p.Title, "push.title", v),
-                Body = Parse(p.Body, "push.body", v),
-                Url = Parse(p.Url, "push.url", v),
-                Icon = Parse(p.Icon, "push.icon", v),
+                Title = Parse(p.Title, "push.title", v, reads),
+                Body = Parse(p.Body, "push.body", v, reads),
+                Url = Parse(p.Url, "push.url", v, reads),
+                Icon = Parse(p.Icon, "push.icon", v, reads),
             },
             ChannelNames.Webhook when content.Webhook is { } h => new CompiledMessage(this, channel)
             {
-                Url = Parse(h.Url, "webhook.url", v),
-                Body = Parse(h.Body, "webhook.body", v),
+                Url = Parse(h.Url, "webhook.url", v, reads),
+                Body = Parse(h.Body, "webhook.body", v, reads),
             },
             _ => null,
         };
         if (compiled is null)
             v.Add(channel, ChannelNames.IsKnown(channel) ? $"No {channel} content to render." : $"Unknown channel '{channel}'.");
         v.ThrowIfInvalid();
-        return compiled!;
+        compiled!.Reads = reads.Found;
+        return compiled;
     }
 
     /// <summary>Checks every field of <paramref name="content"/> for <paramref name="channel"/>, adding syntax errors to <paramref name="v"/> under <paramref name="prefix"/>.</summary>
@@ -87,10 +89,11 @@ public sealed partial class FluidMessageRenderer : IMessageRenderer
         }
     }
 
-    private IFluidTemplate? Parse(string? source, string field, Validation v)
+    private IFluidTemplate? Parse(string? source, string field, Validation v, ReadNames reads)
     {
         if (string.IsNullOrEmpty(source)) return null;
         var text = Aliases(source);
+        reads.Look(text);
         if (_cache.TryGetValue(text, out var cached)) return cached;
         if (!Parser.TryParse(text, out var template, out var error))
         {
@@ -132,28 +135,31 @@ public sealed partial class FluidMessageRenderer : IMessageRenderer
     [GeneratedRegex(@"\{\{\s*([1-9][0-9]?)\s*\}\}")]
     private static partial Regex Positional();
 
-    private TemplateContext NewContext(RenderScope scope, RunWide runWide, IReadOnlyList<string>? positional)
+    private TemplateContext NewContext(RenderScope scope, RunWide runWide, TopLevel reads, IReadOnlyList<string>? positional)
     {
         var c = scope.Contact;
         var ctx = new TemplateContext(_options);
-        var fullName = FullName(c);
-        ctx.SetValue("contact", new DictionaryValue(new ContactFields(c, fullName, _options)));
-        ctx.SetValue("campaign", runWide.Campaign);
-        ctx.SetValue("workspace", runWide.Workspace);
-        ctx.SetValue("unsubscribeUrl", Str(scope.UnsubscribeUrl));
-        ctx.SetValue("product", runWide.Product);
-        ctx.SetValue("data", scope.Data is null ? NilValue.Instance : FluidValue.Create(scope.Data, _options));
+        var fullName = (reads & (TopLevel.Contact | TopLevel.Name | TopLevel.FullName | TopLevel.CustomerName)) != 0 ? FullName(c) : null;
+        if ((reads & TopLevel.Contact) != 0) ctx.SetValue("contact", new DictionaryValue(new ContactFields(c, fullName, _options)));
+        if ((reads & TopLevel.Campaign) != 0) ctx.SetValue("campaign", runWide.Campaign);
+        if ((reads & TopLevel.Workspace) != 0) ctx.SetValue("workspace", runWide.Workspace);
+        if ((reads & TopLevel.UnsubscribeUrl) != 0) ctx.SetValue("unsubscribeUrl", Str(scope.UnsubscribeUrl));
+        if ((reads & TopLevel.Product) != 0) ctx.SetValue("product", runWide.Product);
+        if ((reads & TopLevel.Data) != 0) ctx.SetValue("data", scope.Data is null ? NilValue.Instance : FluidValue.Create(scope.Data, _options));
 
         // Aliases from older tools (the same values under their old names).
-        var name = Str(fullName);
-        ctx.SetValue("name", name);
-        ctx.SetValue("fullName", name);
-        ctx.SetValue("customerName", name);
-        ctx.SetValue("firstName", Str(c.FirstName));
-        ctx.SetValue("lastName", Str(c.LastName));
-        ctx.SetValue("phone", Str(c.Phone));
-        ctx.SetValue("email", Str(c.Email));
-        ctx.SetValue("companyName", runWide.CompanyName);
+        if ((reads & (TopLevel.Name | TopLevel.FullName | TopLevel.CustomerName)) != 0)
+        {
+            var name = Str(fullName);
+            ctx.SetValue("name", name);
+            ctx.SetValue("fullName", name);
+            ctx.SetValue("customerName", name);
+        }
+        if ((reads & TopLevel.FirstName) != 0) ctx.SetValue("firstName", Str(c.FirstName));
+        if ((reads & TopLevel.LastName) != 0) ctx.SetValue("lastName", Str(c.LastName));
+        if ((reads & TopLevel.Phone) != 0) ctx.SetValue("phone", Str(c.Phone));
+        if ((reads & TopLevel.Email) != 0) ctx.SetValue("email", Str(c.Email));
+        if ((reads & TopLevel.CompanyName) != 0) ctx.SetValue("companyName", runWide.CompanyName);
         if (positional is not null) ctx.SetValue("hx_positional", FluidValue.Create(positional, _options));
 
         // Preview data may also name top-level values directly ({"firstName": "Asha"} fills {{ firstName }}).
@@ -161,6 +167,41 @@ public sealed partial class FluidMessageRenderer : IMessageRenderer
             foreach (var (k, val) in scope.Data)
                 if (val is not null && k is not ("contact" or "campaign" or "workspace" or "data")) ctx.SetValue(k, FluidValue.Create(val, _options));
         return ctx;
+    }
+
+    /// <summary>The values a message's scope can offer at the top level, one bit each.</summary>
+    [Flags]
+    private enum TopLevel
+    {
+        Contact = 1 << 0, Campaign = 1 << 1, Workspace = 1 << 2, UnsubscribeUrl = 1 << 3, Product = 1 << 4, Data = 1 << 5,
+        Name = 1 << 6, FullName = 1 << 7, CustomerName = 1 << 8, FirstName = 1 << 9, LastName = 1 << 10, Phone = 1 << 11,
+        Email = 1 << 12, CompanyName = 1 << 13,
+    }
+
+    /// <summary>
+    /// Which top-level values a message's templates can read, so each render puts only those in its scope (a typical
+    /// email reads about half of the fourteen, and fewer entries spare the scope's dictionary a resize). Liquid reaches a
+    /// top-level value only by writing its name in the source (an output, a tag's or a filter's argument) and the scope
+    /// matches names ignoring case, so a name that occurs nowhere in any of the message's sources, in any case, cannot be
+    /// read. One that occurs anywhere, even inside another word or in plain text, is offered as before.
+    /// </summary>
+    private sealed class ReadNames
+    {
+        private static readonly (string Name, TopLevel Bit)[] All =
+        [
+            ("contact", TopLevel.Contact), ("campaign", TopLevel.Campaign), ("workspace", TopLevel.Workspace),
+            ("unsubscribeUrl", TopLevel.UnsubscribeUrl), ("product", TopLevel.Product), ("data", TopLevel.Data), ("name", TopLevel.Name),
+            ("fullName", TopLevel.FullName), ("customerName", TopLevel.CustomerName), ("firstName", TopLevel.FirstName),
+            ("lastName", TopLevel.LastName), ("phone", TopLevel.Phone), ("email", TopLevel.Email), ("companyName", TopLevel.CompanyName),
+        ];
+
+        public TopLevel Found { get; private set; }
+
+        public void Look(string source)
+        {
+            foreach (var (name, bit) in All)
+                if (source.Contains(name, StringComparison.OrdinalIgnoreCase)) Found |= bit;
+        }
     }
 
     /// <summary>
@@ -298,6 +339,7 @@ public sealed partial class FluidMessageRenderer : IMessageRenderer
         public IFluidTemplate? Subject, Html, Text, Body, Title, Url, Icon, MediaUrl;
         public IFluidTemplate?[]? Parameters;
         public string? TemplateName, Language, MediaType;
+        public TopLevel Reads;
         private RunWide? _runWide;
 
         public RenderedMessage Render(RenderScope scope)
@@ -308,11 +350,11 @@ public sealed partial class FluidMessageRenderer : IMessageRenderer
             string[]? parameters = null;
             if (Parameters is not null)
             {
-                var pctx = owner.NewContext(scope, runWide, null);
+                var pctx = owner.NewContext(scope, runWide, Reads, null);
                 parameters = new string[Parameters.Length];
                 for (var i = 0; i < Parameters.Length; i++) parameters[i] = Run(Parameters[i], pctx, NullEncoder.Default) ?? "";
             }
-            var ctx = owner.NewContext(scope, runWide, parameters);
+            var ctx = owner.NewContext(scope, runWide, Reads, parameters);
             return new RenderedMessage
             {
                 Subject = Run(Subject, ctx, NullEncoder.Default),

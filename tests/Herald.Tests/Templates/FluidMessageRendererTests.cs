@@ -150,4 +150,25 @@ public sealed class FluidMessageRendererTests
         Assert.Equal("Promo#2@Beta/Beta:Coffee", Render("Beta", 2, "Promo", "Coffee"));
         Assert.Equal("#@Beta/Beta:", Render("Beta", null, null, null));
     }
+
+    [Fact]
+    public void Render_TopLevelNames_ReadAnywhereInAnyPartOrCase_AreThere()
+    {
+        var m = _renderer.Compile("email", new ChannelContent
+        {
+            Email = new EmailContent
+            {
+                Subject = "static subject",
+                Text = "{%- if EMAIL -%}{{- \"to \" | append: email -}}{%- endif %}|{% assign who = Name %}{{ who }}|{{ PHONE | default: 'none' }}",
+                Html = "<p>{{ companyName | upcase }} {{ lastName }} {{ customerName | size }} {% for i in (1..contact.totalOrders) %}{{ i }}{% endfor %}"
+                    + " {{ campaign.name }} {{ unsubscribeUrl }} {{ workspace.name }}</p>",
+            },
+        });
+        var c = Asha();
+        c.TotalOrders = 2;
+        var r = m.Render(new RenderScope(c, "Acme", 12, "Diwali Sale", "https://h.test/u/abc"));
+        Assert.Equal("static subject", r.Subject);
+        Assert.Equal("to asha@example.com|Asha Rao|+919876543210", r.Text);
+        Assert.Equal("<p>ACME Rao 8 12 Diwali Sale https://h.test/u/abc Acme</p>", r.Html);
+    }
 }
