@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text.Encodings.Web;
+using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using System.Text.Unicode;
@@ -373,6 +374,34 @@ public sealed partial class FluidMessageRenderer : IMessageRenderer
             };
         }
 
-        private static string? Run(IFluidTemplate? t, TemplateContext ctx, TextEncoder encoder) => t?.Render(ctx, encoder);
+        /// <summary>
+        /// What <c>t.Render(ctx, encoder)</c> does (each part in its own child scope, so an <c>assign</c> in the subject
+        /// is not seen by the body), into a writer kept per thread instead of a new writer and pooled builder per part.
+        /// </summary>
+        private static string? Run(IFluidTemplate? t, TemplateContext ctx, TextEncoder encoder)
+        {
+            if (t is null) return null;
+            var writer = _writer ?? new StringWriter(new StringBuilder(1024));
+            _writer = null; // taken while in use
+            var sb = writer.GetStringBuilder();
+            sb.Clear();
+            ctx.EnterChildScope();
+            try
+            {
+                var rendering = t.RenderAsync(writer, encoder, ctx);
+                if (!rendering.IsCompletedSuccessfully) rendering.AsTask().GetAwaiter().GetResult();
+                return sb.ToString();
+            }
+            finally
+            {
+                ctx.ReleaseScope();
+                if (sb.Capacity <= MaxKeptWriterChars) _writer = writer;
+            }
+        }
+
+        /// <summary>A thread's writer is kept while its buffer is at most this big (an outsized message's is let go).</summary>
+        private const int MaxKeptWriterChars = 256 * 1024;
+
+        [ThreadStatic] private static StringWriter? _writer;
     }
 }

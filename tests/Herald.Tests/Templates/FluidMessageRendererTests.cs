@@ -171,4 +171,19 @@ public sealed class FluidMessageRendererTests
         Assert.Equal("to asha@example.com|Asha Rao|+919876543210", r.Text);
         Assert.Equal("<p>ACME Rao 8 12 Diwali Sale https://h.test/u/abc Acme</p>", r.Html);
     }
+
+    [Fact]
+    public void Render_EachPartHasItsOwnScope_AndAFailedRenderLeavesNothingBehind()
+    {
+        var m = _renderer.Compile("email", new ChannelContent
+        {
+            Email = new EmailContent { Subject = "{% assign x = 'from subject' %}{{ x }}", Html = "[{{ x }}]", Text = "{{ contact.firstName }}" },
+        });
+        var r = m.Render(new RenderScope(Asha(), "Acme"));
+        Assert.Equal(("from subject", "[]", "Asha"), (r.Subject, r.Html, r.Text));
+
+        var endless = _renderer.Compile("sms", new ChannelContent { Sms = new SmsContent { Body = "partial {% for i in (1..5000000) %}x{% endfor %}" } });
+        Assert.ThrowsAny<Exception>(() => endless.Render(new RenderScope(Asha(), "Acme")));
+        Assert.Equal("Hi Asha from Acme Stores", Sms("Hi {{ contact.firstName }} from {{ workspace.name }}"));
+    }
 }
