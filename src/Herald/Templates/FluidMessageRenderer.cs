@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using System.Text.Encodings.Web;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using System.Text.Unicode;
@@ -16,10 +16,10 @@ namespace Herald.Templates;
 /// <summary>
 /// <see cref="IMessageRenderer"/> on Fluid (Liquid). Each field's source is parsed once and kept in a
 /// process-wide cache keyed by its text, so a run compiles once and every message only renders. A parsed
-/// template is immutable and renders concurrently. Per message the scope holds the contact's own values
-/// (<c>contact.*</c> made field by field as the template reads them, no reflection) and the run's values made once per
-/// compiled message (<c>campaign</c>, <c>workspace</c>, <c>product</c>). Seed-style placeholders from older tools are rewritten before parsing (see <see cref="Aliases"/>).
-/// Registered as a singleton.
+/// template is immutable and renders concurrently. Per message the scope holds only the top-level values the
+/// message's sources name (<see cref="ReadNames"/>): <c>contact.*</c> made field by field as the template reads them (no
+/// reflection), and the run's values made once per compiled message (<c>campaign</c>, <c>workspace</c>, <c>product</c>).
+/// Seed-style placeholders from older tools are rewritten before parsing (see <see cref="Aliases"/>). Registered as a singleton.
 /// </summary>
 public sealed partial class FluidMessageRenderer : IMessageRenderer
 {
