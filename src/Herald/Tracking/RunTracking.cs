@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -42,36 +43,68 @@ public sealed class RunTracking
     public RenderedMessage Apply(string? variant, string channel, long deliveryId, RenderedMessage m)
     {
         if (_tokens is null || !_plans.TryGetValue((variant, channel), out var plan)) return m;
-        var urls = new string?[plan.LinkIds.Length];
-        string? open = null;
-        string? Swap(string? s)
+        var swap = new MarkerSwap(_tokens, plan.LinkIds, deliveryId);
+        string[]? parameters = null;
+        if (m.Parameters is not null)
         {
-            if (s is null || s.IndexOf(LinkRewriter.Mark) < 0) return s;
-            var sb = new StringBuilder(s.Length + 256);
-            var pos = 0;
-            while (true)
+            parameters = new string[m.Parameters.Count];
+            for (var i = 0; i < parameters.Length; i++) parameters[i] = swap.Swap(m.Parameters[i])!;
+        }
+        return m with { Html = swap.Swap(m.Html), Text = swap.Swap(m.Text), Body = swap.Swap(m.Body), Parameters = parameters };
+    }
+
+    /// <summary>One message's markers: each URL signed at its first use and reused by the other parts.</summary>
+    private sealed class MarkerSwap(TrackingTokens tokens, long[] linkIds, long deliveryId)
+    {
+        private readonly string?[] _urls = new string?[linkIds.Length];
+        private string? _open;
+
+        public string? Swap(string? s)
+        {
+            var a = s is null ? -1 : s.IndexOf(LinkRewriter.Mark);
+            if (a < 0) return s;
+            // Written into one pooled buffer and copied once into the result (an email's HTML is copied per message).
+            var buf = ArrayPool<char>.Shared.Rent(s!.Length + 512);
+            var n = 0;
+            try
             {
-                var a = s.IndexOf(LinkRewriter.Mark, pos);
-                var b = a < 0 ? -1 : s.IndexOf(LinkRewriter.Mark, a + 1);
-                if (b < 0)
+                var pos = 0;
+                while (true)
                 {
-                    sb.Append(s, pos, s.Length - pos);
-                    return sb.ToString();
+                    var b = a < 0 ? -1 : s.IndexOf(LinkRewriter.Mark, a + 1);
+                    if (b < 0)
+                    {
+                        Append(ref buf, ref n, s.AsSpan(pos));
+                        return new string(buf, 0, n);
+                    }
+                    Append(ref buf, ref n, s.AsSpan(pos, a - pos));
+                    var key = s.AsSpan(a + 1, b - a - 1);
+                    if (key is "o") Append(ref buf, ref n, _open ??= tokens.OpenUrl(deliveryId));
+                    else if (int.TryParse(key, out var i) && i >= 0 && i < _urls.Length)
+                        Append(ref buf, ref n, _urls[i] ??= tokens.ClickUrl(deliveryId, linkIds[i], linkIds.Length));
+                    else Append(ref buf, ref n, s.AsSpan(a, b - a + 1));
+                    pos = b + 1;
+                    a = s.IndexOf(LinkRewriter.Mark, pos);
                 }
-                sb.Append(s, pos, a - pos);
-                var key = s.AsSpan(a + 1, b - a - 1);
-                if (key is "o") sb.Append(open ??= _tokens.OpenUrl(deliveryId));
-                else if (int.TryParse(key, out var i) && i >= 0 && i < urls.Length)
-                    sb.Append(urls[i] ??= _tokens.ClickUrl(deliveryId, plan.LinkIds[i], plan.LinkIds.Length));
-                else sb.Append(s, a, b - a + 1);
-                pos = b + 1;
+            }
+            finally
+            {
+                ArrayPool<char>.Shared.Return(buf);
             }
         }
-        return m with
+
+        private static void Append(ref char[] buf, ref int n, ReadOnlySpan<char> part)
         {
-            Html = Swap(m.Html), Text = Swap(m.Text), Body = Swap(m.Body),
-            Parameters = m.Parameters?.Select(p => Swap(p)!).ToArray(),
-        };
+            if (n + part.Length > buf.Length)
+            {
+                var bigger = ArrayPool<char>.Shared.Rent(Math.Max(buf.Length * 2, n + part.Length));
+                buf.AsSpan(0, n).CopyTo(bigger);
+                ArrayPool<char>.Shared.Return(buf);
+                buf = bigger;
+            }
+            part.CopyTo(buf.AsSpan(n));
+            n += part.Length;
+        }
     }
 
     /// <summary>Builds a run's tracking from plans already made (see <see cref="LinkTracker"/>).</summary>

@@ -109,4 +109,81 @@ public sealed class FluidMessageRendererTests
             new Dictionary<string, object?> { ["firstName"] = "Ravi", ["product"] = "tea", ["price"] = 120 });
         Assert.Equal("Ravi bought tea for 120", text);
     }
+
+    [Fact]
+    public void Render_WholeContact_HasEveryFieldInOrder()
+    {
+        var c = Asha();
+        c.Tags = ["vip", "b2b"];
+        c.TotalOrders = 3;
+        c.TotalSpent = 12.5m;
+        c.CreatedAt = new DateTime(2025, 1, 2, 3, 4, 5, DateTimeKind.Utc);
+        var listed = Sms("{{ contact.size }}|{% for p in contact %}{{ p[0] }}={{ p[1] }};{% endfor %}|{{ contact.tags | join: ',' }}", c);
+        Assert.Equal("22|id=7;externalId=;email=asha@example.com;phone=+919876543210;firstName=Asha;lastName=Rao;name=Asha Rao;fullName=Asha Rao;"
+            + "locale=;timezone=;city=Pune;region=;country=;lifecycle=lead;tags=vipb2b;"
+            + "attributes=;totalOrders=3;totalSpent=12.5;lastOrderAt=;engagementScore=0;rfmSegment=;createdAt=2025-01-02 03:04:05Z;|vip,b2b", listed);
+        Assert.Equal("""
+            {"id":"7","externalId":null,"email":"asha@example.com","phone":"\u002B919876543210","firstName":"Asha","lastName":"Rao","name":"Asha Rao","fullName":"Asha Rao","locale":null,"timezone":null,"city":"Pune","region":null,"country":null,"lifecycle":"lead","tags":["vip","b2b"],"attributes":{"plan":"gold","visits":3,"address":{"pin":"411001"}},"totalOrders":3,"totalSpent":12.5,"lastOrderAt":null,"engagementScore":0,"rfmSegment":null,"createdAt":"2025-01-02T03:04:05+00:00"}
+            """, Sms("{{ contact | json }}", c));
+    }
+
+    [Fact]
+    public void Render_AttributesAreReadOnlyWhenUsed_AndTheSameEachTime()
+    {
+        var broken = Asha();
+        broken.Attributes = "{not json";
+        Assert.Equal("Hi Asha", Sms("Hi {{ contact.firstName }}", broken));
+        Assert.Equal("Hi Asha []", Sms("Hi {{ contact.firstName }} [{{ contact.attributes.plan }}]", broken));
+        Assert.Equal("gold/4/GOLD/411001", Sms("{{ contact.attributes.plan }}/{{ contact.attributes.visits | plus: 1 }}/{{ contact.attributes.plan | upcase }}/{{ contact.attributes.address.pin }}"));
+    }
+
+    [Fact]
+    public void Render_OneCompiledMessage_ForOtherCampaignsAndProducts_SeesEachOnesValues()
+    {
+        var compiled = _renderer.Compile("sms", new ChannelContent { Sms = new SmsContent { Body = "{{ campaign.name }}#{{ campaign.id }}@{{ workspace.name }}/{{ companyName }}:{{ product.title }}" } });
+        string Render(string ws, long? id, string? name, string? product) =>
+            compiled.Render(new RenderScope(Asha(), ws, id, name, Product: product is null ? null : new Dictionary<string, object?> { ["title"] = product })).Body!;
+        Assert.Equal("Sale#1@Acme/Acme:Tea", Render("Acme", 1, "Sale", "Tea"));
+        Assert.Equal("Sale#2@Acme/Acme:Tea", Render("Acme", 2, "Sale", "Tea"));
+        Assert.Equal("Promo#2@Acme/Acme:Tea", Render("Acme", 2, "Promo", "Tea"));
+        Assert.Equal("Promo#2@Beta/Beta:Tea", Render("Beta", 2, "Promo", "Tea"));
+        Assert.Equal("Promo#2@Beta/Beta:Coffee", Render("Beta", 2, "Promo", "Coffee"));
+        Assert.Equal("#@Beta/Beta:", Render("Beta", null, null, null));
+    }
+
+    [Fact]
+    public void Render_TopLevelNames_ReadAnywhereInAnyPartOrCase_AreThere()
+    {
+        var m = _renderer.Compile("email", new ChannelContent
+        {
+            Email = new EmailContent
+            {
+                Subject = "static subject",
+                Text = "{%- if EMAIL -%}{{- \"to \" | append: email -}}{%- endif %}|{% assign who = Name %}{{ who }}|{{ PHONE | default: 'none' }}",
+                Html = "<p>{{ companyName | upcase }} {{ lastName }} {{ customerName | size }} {% for i in (1..contact.totalOrders) %}{{ i }}{% endfor %}"
+                    + " {{ campaign.name }} {{ unsubscribeUrl }} {{ workspace.name }}</p>",
+            },
+        });
+        var c = Asha();
+        c.TotalOrders = 2;
+        var r = m.Render(new RenderScope(c, "Acme", 12, "Diwali Sale", "https://h.test/u/abc"));
+        Assert.Equal("static subject", r.Subject);
+        Assert.Equal("to asha@example.com|Asha Rao|+919876543210", r.Text);
+        Assert.Equal("<p>ACME Rao 8 12 Diwali Sale https://h.test/u/abc Acme</p>", r.Html);
+    }
+
+    [Fact]
+    public void Render_EachPartHasItsOwnScope_AndAFailedRenderLeavesNothingBehind()
+    {
+        var m = _renderer.Compile("email", new ChannelContent
+        {
+            Email = new EmailContent { Subject = "{% assign x = 'from subject' %}{{ x }}", Html = "[{{ x }}]", Text = "{{ contact.firstName }}" },
+        });
+        var r = m.Render(new RenderScope(Asha(), "Acme"));
+        Assert.Equal(("from subject", "[]", "Asha"), (r.Subject, r.Html, r.Text));
+
+        var endless = _renderer.Compile("sms", new ChannelContent { Sms = new SmsContent { Body = "partial {% for i in (1..5000000) %}x{% endfor %}" } });
+        Assert.ThrowsAny<Exception>(() => endless.Render(new RenderScope(Asha(), "Acme")));
+        Assert.Equal("Hi Asha from Acme Stores", Sms("Hi {{ contact.firstName }} from {{ workspace.name }}"));
+    }
 }
