@@ -121,29 +121,41 @@ public sealed class DeliveryBench : IBenchCommand
                 pgCpuBefore = await PgStat.BackendCpuAsync(scope.ServiceProvider.GetRequiredService<HeraldDb>());
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
         var total = Stopwatch.StartNew();
-        await using (var scope = app.Services.CreateAsyncScope())
+        // The start runs beside the progress loop: on PostgreSQL the first chunks are sent while the rest is written.
+        var materialized = double.NaN;
+        var start = Task.Run(async () =>
+        {
+            await using var scope = app.Services.CreateAsyncScope();
             await scope.ServiceProvider.GetRequiredService<IRunStarter>().StartAsync(runId, default);
-        var materialized = total.Elapsed.TotalSeconds;
-        Console.WriteLine($"materialization: {materialized:F2} s");
+            materialized = total.Elapsed.TotalSeconds;
+            Console.WriteLine($"materialization: {materialized:F2} s");
+        });
 
         CampaignRun r;
         var lastPrint = 0.0;
+        var firstSent = double.NaN;
         while (true)
         {
             await using var scope = app.Services.CreateAsyncScope();
             var db = scope.ServiceProvider.GetRequiredService<HeraldDb>();
             r = await db.Set<CampaignRun>().AsNoTracking().FirstAsync(x => x.Id == runId);
-            if (r.FinishedAt is not null || r.Status != RunStatus.Running) break;
+            if (r.Sent > 0 && double.IsNaN(firstSent))
+            {
+                firstSent = total.Elapsed.TotalSeconds;
+                Console.WriteLine($"first batch sent and recorded after {firstSent:F2} s");
+            }
+            if (start.IsFaulted) await start;
+            if (start.IsCompleted && (r.FinishedAt is not null || r.Status is not (RunStatus.Running or RunStatus.Starting))) break;
             if (total.Elapsed.TotalSeconds - lastPrint >= 5)
             {
                 lastPrint = total.Elapsed.TotalSeconds;
                 Console.WriteLine($"  {lastPrint,5:F0} s: sent {r.Sent:N0}, pending {r.Pending:N0}, rss {Rss() / 1048576} MB");
             }
-            await Task.Delay(100);
+            await Task.Delay(50);
         }
         var elapsed = total.Elapsed.TotalSeconds;
         Console.WriteLine($"run {r.Status}: total {r.Total:N0}, sent {r.Sent:N0}, failed {r.Failed:N0}, skipped {r.Skipped:N0}");
-        Console.WriteLine($"send phase: {(elapsed - materialized):F2} s = {r.Sent / (elapsed - materialized):N0} msg/s");
+        Console.WriteLine($"send phase (after the start returned): {(elapsed - materialized):F2} s = {r.Sent / (elapsed - materialized):N0} msg/s");
         Console.WriteLine($"end to end (materialize + send): {elapsed:F2} s = {r.Sent / elapsed:N0} msg/s");
         Console.WriteLine($"peak RSS: {PeakRss() / 1048576} MB (VmHWM), GC heap now {GC.GetTotalMemory(false) / 1048576} MB");
         if (sink is not null) Console.WriteLine($"sink received: {Interlocked.Read(ref sinkCount):N0}");

@@ -167,14 +167,12 @@ public sealed class RunStarter(HeraldDb db, IAudienceQuery audience, ChannelRout
             await VariantCountersAsync(runId, blocks.Select(b => (b.Variant, b.Status, b.Count)).ToList(), p.Now, ct);
             await tx.CommitAsync(ct);
             if (last) return inserted;
-            if (first && maxId - minId >= AnalyzeThreshold)
-            {
-                // DeliveryAnalyze, early: the workers start on this chunk, and with the statistics of a table that had none
-                // of the run's rows the record statement was planned as a sequential scan of the table per batch.
-                await db.Database.ExecuteSqlRawAsync("ANALYZE delivery", ct);
-            }
+            if (!first) continue;
             // Wake the workers as soon as the first pass has rows.
-            if (first && firstIds.Count > 0) await signal.NotifyAsync(db, ct);
+            if (firstIds.Count > 0) await signal.NotifyAsync(db, ct);
+            // DeliveryAnalyze, early: the workers start on this chunk, and with the statistics of a table that had none
+            // of the run's rows the record statement was planned as a sequential scan of the table per batch.
+            if (maxId - minId >= AnalyzeThreshold) await db.Database.ExecuteSqlRawAsync("ANALYZE delivery", ct);
         }
     }
 
