@@ -102,18 +102,22 @@ public sealed class RunStarter(HeraldDb db, IAudienceQuery audience, ChannelRout
             r => (Variant: r.NullableString(0), Status: r.GetString(1), Count: Convert.ToInt32(r.GetValue(2))), ct, ("r", runId));
         int Count(params string[] s) => counts.Where(c => s.Contains(c.Status)).Sum(c => c.Count);
         var abTest = AbState(p);
-        var moved = await Sql.ExecAsync(db, $"""
-            UPDATE campaign_run SET status = 'running', started_at = COALESCE(started_at, @now), total = @total,
+        // The counters are set even if the run was paused or cancelled while this transaction wrote its rows (it then
+        // stays paused or cancelled): the rows are committed with them, and a resumed run must find its counters.
+        var rows = await Sql.QueryAsync(db, $"""
+            UPDATE campaign_run SET status = CASE WHEN status IN ('scheduled', 'starting') THEN 'running' ELSE status END,
+                started_at = COALESCE(started_at, @now), total = @total,
                 pending = @pending, skipped = @skipped, sent = @sent, failed = @failed, unknown = @unknown,
                 ab_decision = COALESCE({(db.IsPostgres ? "CAST(@ab AS jsonb)" : "@ab")}, ab_decision), ab_decide_at = @ab_at
-            WHERE id = @r AND status IN ('scheduled', 'starting')
-            """, ct, ("now", T(p.Now)), ("total", counts.Sum(c => c.Count)),
+            WHERE id = @r AND status IN ('scheduled', 'starting', 'paused', 'cancelled')
+            RETURNING status
+            """, r => r.GetString(0), ct, ("now", T(p.Now)), ("total", counts.Sum(c => c.Count)),
             ("pending", Count(DeliveryStatus.Pending, DeliveryStatus.Sending)), ("skipped", Count(DeliveryStatus.Skipped)),
             ("sent", Count(DeliveryStatus.Sent, DeliveryStatus.Delivered, DeliveryStatus.Read)), ("failed", Count(DeliveryStatus.Failed)),
             ("unknown", Count(DeliveryStatus.Unknown)), ("ab", abTest?.ToJson()), ("ab_at", abTest is null ? null : T(abTest.DecideAt)), ("r", runId));
-        if (moved == 1) await VariantCountersAsync(runId, counts, p.Now, ct);
+        if (rows.Count == 1) await VariantCountersAsync(runId, counts, p.Now, ct);
         await tx.CommitAsync(ct);
-        return moved == 1 ? inserted : null;
+        return rows is [RunStatus.Running] ? inserted : null;
     }
 
     /// <summary>

@@ -130,12 +130,15 @@ public sealed class RunLauncher(IServiceScopeFactory scopes, SchedulerSignal sig
     /// </summary>
     private async Task HeartbeatAsync(long runId, CancellationToken ct)
     {
-        var period = _lease / 3;
+        // A periodic timer keeps its beat while a renewal is still being written (a tick that comes meanwhile is kept
+        // for the next wait); a delay started after each renewal drifted by the renewal's time and, on a test's fake
+        // clock advanced in that gap, missed the tick altogether.
+        using var timer = new PeriodicTimer(_lease / 3, clock);
         while (true)
         {
             try
             {
-                await Task.Delay(period, clock, ct);
+                if (!await timer.WaitForNextTickAsync(ct)) return;
                 await using var scope = scopes.CreateAsyncScope();
                 var db = scope.ServiceProvider.GetRequiredService<HeraldDb>();
                 var until = LeaseFrom(clock.GetUtcNow().UtcDateTime);

@@ -81,6 +81,32 @@ public sealed class ChunkedStartTests(ChunkedDeliveryApp app) : IClassFixture<Ch
     }
 
     [PostgresFact]
+    public async Task PausedAndResumedWhileItsStartHadDied_GoesBackToStartingAndIsWrittenWhole()
+    {
+        var ws = await app.CreateWorkspaceAsync();
+        await DeliverySeed.ChannelAsync(app, ws.Id);
+        var ids = await DeliverySeed.ManyAsync(app, ws.Id, 120);
+        var (campaignId, runId) = await DeliverySeed.CampaignAsync(app, ws.Id);
+        var starter = (RunStarter)app.Services.CreateScope().ServiceProvider.GetRequiredService<IRunStarter>();
+        await starter.StartAsync(runId, maxChunks: 1, default);
+        using var editor = ws.Client(Herald.Auth.Role.Editor);
+
+        (await editor.PostAsync($"/api/v1/campaigns/{campaignId}/pause", null)).EnsureSuccessStatusCode();
+        Assert.Equal((RunStatus.Paused, true), ((await DeliverySeed.RunAsync(app, runId)).Status, (await DeliverySeed.RunAsync(app, runId)).Materializing));
+        Assert.Empty(await app.DrainAsync()); // paused: nothing is sent
+        (await editor.PostAsync($"/api/v1/campaigns/{campaignId}/resume", null)).EnsureSuccessStatusCode();
+
+        // Not running with a tenth of its audience: starting again, so a scheduler claims it and its start goes on.
+        Assert.Equal(RunStatus.Starting, (await DeliverySeed.RunAsync(app, runId)).Status);
+        await DeliverySeed.StartAsync(app, runId);
+        await app.DrainAsync();
+        var run = await DeliverySeed.RunAsync(app, runId);
+        Assert.Equal((RunStatus.Completed, 120, 120), (run.Status, run.Total, run.Sent));
+        Assert.Equal(ids.Order(), (await DeliverySeed.DeliveriesAsync(app, runId)).Select(r => r.ContactId).Order());
+        await DeliverySeed.AssertCountersMatchRowsAsync(app, runId);
+    }
+
+    [PostgresFact]
     public async Task Start_InChunks_WithAnAbTest_AssignsVariantsHoldsTheRestBackAndCountsEachVariant()
     {
         var ws = await app.CreateWorkspaceAsync();
