@@ -37,11 +37,11 @@ public sealed class CampaignExpiry(IServiceScopeFactory scopes, TimeProvider clo
     /// counters by exactly the rows changed, in one statement. Goes through run_id (the delivery table's leading
     /// index column) rather than campaign_id, and touches only status = 'pending' rows (a leased row is being sent).
     /// </summary>
-    private const string ExpirePostgres = """
+    private static readonly string ExpirePostgres = $"""
         WITH x AS (
             UPDATE delivery SET status = 'skipped', reason = 'expired', finished_at = @now, next_attempt_at = @now
             WHERE status = 'pending' AND run_id IN (SELECT id FROM campaign_run WHERE campaign_id = ANY(@ids))
-              AND NOT EXISTS (SELECT 1 FROM delivery_lease l WHERE l.run_id = delivery.run_id AND delivery.id BETWEEN l.first_id AND l.last_id)
+              AND {DeliveryLease.NotLeasedSql("delivery")}
             RETURNING run_id
         ), agg AS (SELECT run_id, COUNT(*) AS n FROM x GROUP BY run_id)
         UPDATE campaign_run r SET pending = r.pending - agg.n, skipped = r.skipped + agg.n FROM agg WHERE r.id = agg.run_id
@@ -76,9 +76,8 @@ public sealed class CampaignExpiry(IServiceScopeFactory scopes, TimeProvider clo
             // claimed from here on and this transaction's next statement sees every range claimed before (they are
             // left to their workers, which skip what is past endAt).
             await Sql.ExecAsync(db, "UPDATE campaign_run SET range_cursor = range_last WHERE campaign_id = ANY(@ids) AND range_cursor < range_last", ct, ("ids", ids));
-        }
-        if (db.IsPostgres)
             skipped = (await Sql.QueryAsync(db, ExpirePostgres, r => r.GetInt64(0), ct, ("ids", ids), ("now", now))).Sum(n => (int)n);
+        }
         else
         {
             var runs = await Sql.QueryAsync(db, ExpireSqlite, r => r.GetInt64(0), ct, ("ids", JsonSerializer.Serialize(ids)), ("now", t));

@@ -45,9 +45,9 @@ public sealed class DeliveryEngine(
     }
 
     /// <summary>A claimed batch: its rows, and the first-pass range lease they came under (0: leased row by row).</summary>
-    private sealed record Batch(List<Claimed> Rows, long LeaseId, bool ContactsLoaded)
+    private sealed record Batch(List<Claimed> Rows, long LeaseId)
     {
-        public static readonly Batch Empty = new([], 0, false);
+        public static readonly Batch Empty = new([], 0);
     }
 
     private sealed record Outcome(long Id, string Status, DateTime NextAt, string? ProviderMessageId, string? Code, string? Text, string? Reason, int Attempts);
@@ -263,10 +263,8 @@ public sealed class DeliveryEngine(
 
     private async Task<Batch> ClaimAsync(HeraldDb db, DateTime now, DateTime until, CancellationToken ct)
     {
-        static Claimed Read(DbDataReader r) => new(r.GetInt64(0), r.GetInt64(1), r.GetInt64(2), r.GetInt64(3), r.GetInt64(4), r.GetString(5), r.GetString(6),
-            r.NullableString(7), r.GetInt32(8), r.NullableLong(9), r.FieldCount > 10 ? r.GetDateTime(10) : default);
         if (!db.IsPostgres)
-            return new Batch(await Sql.QueryAsync(db, ClaimSqlite, Read, ct, ("owner", Node), ("until", T(db, until)), ("now", T(db, now)), ("n", _o.BatchSize)), 0, false);
+            return new Batch(await Sql.QueryAsync(db, ClaimSqlite, ReadClaimed, ct, ("owner", Node), ("until", Sql.Time(db, until)), ("now", Sql.Time(db, now)), ("n", _o.BatchSize)), 0);
         // First passes by range, then the row queue; now and then the row queue first, so a retry or a deferred
         // delivery that is due does not wait for a whole first pass of another run.
         var rowFirst = Interlocked.Increment(ref _claims) % RowQueueFirstEvery == 0;
@@ -284,11 +282,12 @@ public sealed class DeliveryEngine(
             lease = r.GetInt64(r.FieldCount - 1);
             return ReadClaimed(r);
         }, ct, ("owner", Node), ("until", until), ("now", now), ("n", _o.BatchSize));
-        return rows.Count == 0 ? Batch.Empty : new Batch(rows, lease, true);
+        return rows.Count == 0 ? Batch.Empty : new Batch(rows, lease);
     }
 
+    /// <summary>A claimed row; the PostgreSQL claims also return its due time and its contact (<see cref="ContactColumns"/>).</summary>
     private static Claimed ReadClaimed(DbDataReader r) => new(r.GetInt64(0), r.GetInt64(1), r.GetInt64(2), r.GetInt64(3), r.GetInt64(4), r.GetString(5), r.GetString(6),
-        r.NullableString(7), r.GetInt32(8), r.NullableLong(9), r.GetDateTime(10)) { Contact = ReadContact(r) };
+        r.NullableString(7), r.GetInt32(8), r.NullableLong(9), r.FieldCount > 10 ? r.GetDateTime(10) : default) { Contact = r.FieldCount > ContactOrdinal ? ReadContact(r) : null };
 
     private async Task<Batch> ClaimRowsAsync(HeraldDb db, DateTime now, DateTime until, CancellationToken ct)
     {
@@ -299,11 +298,9 @@ public sealed class DeliveryEngine(
                 ("after_at", DateTime.SpecifyKind(afterAt, DateTimeKind.Utc)), ("after_id", afterId));
             CursorAdvance(claimed, _o.BatchSize);
             // Nothing after the cursor: look once more from the start before calling the node idle.
-            if (claimed.Count > 0 || afterAt == DateTime.MinValue) return new Batch(claimed, 0, true);
+            if (claimed.Count > 0 || afterAt == DateTime.MinValue) return new Batch(claimed, 0);
         }
     }
-
-    private static object T(HeraldDb db, DateTime utc) => db.IsPostgres ? utc : Sql.SqliteTime(utc);
 
     /// <summary>
     /// LeaseRenew: keeps a long batch (slow provider, tight rate limit) from being reclaimed while it is still being
@@ -323,12 +320,12 @@ public sealed class DeliveryEngine(
                 if (batch.LeaseId != 0)
                 {
                     await Sql.ExecAsync(db, "UPDATE delivery_lease SET lease_until = @until WHERE id = @lease AND owner = @owner",
-                        ct, ("until", T(db, until)), ("lease", batch.LeaseId), ("owner", Node));
+                        ct, ("until", Sql.Time(db, until)), ("lease", batch.LeaseId), ("owner", Node));
                     continue;
                 }
                 var idList = db.IsPostgres ? "id = ANY(@ids)" : "id IN (SELECT value FROM json_each(@ids))";
                 await Sql.ExecAsync(db, $"UPDATE delivery SET lease_until = @until WHERE status = 'sending' AND lease_owner = @owner AND {idList}",
-                    ct, ("until", T(db, until)), ("owner", Node), ("ids", db.IsPostgres ? ids : JsonSerializer.Serialize(ids)));
+                    ct, ("until", Sql.Time(db, until)), ("owner", Node), ("ids", db.IsPostgres ? ids : JsonSerializer.Serialize(ids)));
             }
         }
         catch (OperationCanceledException) { }
@@ -342,8 +339,9 @@ public sealed class DeliveryEngine(
         var claimed = batch.Rows;
         var now = clock.GetUtcNow().UtcDateTime;
         var outcomes = new List<Outcome>(claimed.Count);
+        // The PostgreSQL claims read the contacts; SQLite's (UPDATE ... RETURNING, no join) loads them here.
         Dictionary<long, Contact>? contacts = null;
-        if (!batch.ContactsLoaded)
+        if (!db.IsPostgres)
         {
             var contactIds = claimed.Select(c => c.ContactId).Distinct().ToList();
             contacts = await db.Set<Contact>().AsNoTracking().Where(c => contactIds.Contains(c.Id)).ToDictionaryAsync(c => c.Id, ct);
@@ -609,7 +607,7 @@ public sealed class DeliveryEngine(
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<HeraldDb>();
         var sb = new StringBuilder("INSERT INTO suppression (workspace_id, channel, address, reason, created_at) VALUES ");
-        var ps = new List<(string, object?)> { ("now", T(db, now)) };
+        var ps = new List<(string, object?)> { ("now", Sql.Time(db, now)) };
         for (var i = 0; i < messages.Count; i++)
         {
             sb.Append(i == 0 ? "" : ", ").Append($"(@w{i}, @c{i}, @a{i}, 'provider', @now)");
@@ -790,14 +788,22 @@ public sealed class DeliveryEngine(
     /// Its outcome is unknown, so the channel's crash policy decides: at_most_once -> 'unknown' (final, counted),
     /// at_least_once -> pending again. The partial index on lease_until (leased rows only) keeps it cheap.
     /// </summary>
-    private const string ReclaimSql = """
+    private static readonly string ReclaimSql = $"""
         UPDATE delivery SET
-            status = CASE WHEN COALESCE((SELECT cc.crash_policy FROM channel_config cc WHERE cc.id = delivery.channel_config_id),
-                                        CASE WHEN delivery.channel IN ('sms', 'whatsapp') THEN 'at_most_once' ELSE 'at_least_once' END) = 'at_most_once'
-                          THEN 'unknown' ELSE 'pending' END,
+            status = {CrashStatusSql("delivery")},
             reason = 'lease_expired', lease_owner = NULL, lease_until = NULL, next_attempt_at = @now, first_pass = false
         WHERE status = 'sending' AND lease_until < @now
         RETURNING run_id, status
+        """;
+
+    /// <summary>
+    /// What a delivery that was in flight when its lease expired becomes, by its channel's crash policy (the channel
+    /// config's, else at_most_once for sms and whatsapp, at_least_once for the rest): 'unknown' or 'pending' again.
+    /// </summary>
+    private static string CrashStatusSql(string d) => $"""
+        CASE WHEN COALESCE((SELECT cc.crash_policy FROM channel_config cc WHERE cc.id = {d}.channel_config_id),
+                           CASE WHEN {d}.channel IN ('sms', 'whatsapp') THEN 'at_most_once' ELSE 'at_least_once' END) = 'at_most_once'
+             THEN 'unknown' ELSE 'pending' END
         """;
 
     /// <summary>
@@ -813,11 +819,9 @@ public sealed class DeliveryEngine(
     /// bounds are parameters and <c>run_id + 0</c> keeps the run's index out, so this walks the primary key over the
     /// range only (joined to the deleted leases, PostgreSQL chose a sequential scan of the whole table: 0.5 s a sweep).
     /// </summary>
-    private const string ReclaimRangeSql = """
+    private static readonly string ReclaimRangeSql = $"""
         UPDATE delivery d SET
-            status = CASE WHEN COALESCE((SELECT cc.crash_policy FROM channel_config cc WHERE cc.id = d.channel_config_id),
-                                        CASE WHEN d.channel IN ('sms', 'whatsapp') THEN 'at_most_once' ELSE 'at_least_once' END) = 'at_most_once'
-                          THEN 'unknown' ELSE 'pending' END,
+            status = {CrashStatusSql("d")},
             first_pass = false, attempts = d.attempts + 1, reason = 'lease_expired', next_attempt_at = @now
         WHERE d.id BETWEEN @first AND @last AND d.run_id + 0 = @run AND d.status = 'pending' AND d.first_pass
         RETURNING d.run_id, d.status
@@ -827,10 +831,10 @@ public sealed class DeliveryEngine(
     /// DeliverySkipCancelled: pending deliveries of cancelled runs end as skipped 'cancelled' (visible, counted); a
     /// first-pass range still being sent is left to its worker (a cancelled run gets no new range: the claim needs it running).
     /// </summary>
-    private const string SkipCancelledSql = """
+    private static readonly string SkipCancelledSql = $"""
         UPDATE delivery SET status = 'skipped', reason = 'cancelled', finished_at = @now
         WHERE status = 'pending' AND run_id IN (SELECT id FROM campaign_run WHERE status = 'cancelled' AND pending > 0)
-          AND NOT EXISTS (SELECT 1 FROM delivery_lease l WHERE l.run_id = delivery.run_id AND delivery.id BETWEEN l.first_id AND l.last_id)
+          AND {DeliveryLease.NotLeasedSql("delivery")}
         RETURNING run_id, status
         """;
 
@@ -842,23 +846,27 @@ public sealed class DeliveryEngine(
         var now = clock.GetUtcNow().UtcDateTime;
         int requeued = 0, unknown = 0, cancelled = 0;
         var touched = new List<long>();
-        var steps = db.IsPostgres ? new[] { (ReclaimSql, false), (ExpiredRangesSql, false), (SkipCancelledSql, true) } : [(ReclaimSql, false), (SkipCancelledSql, true)];
-        foreach (var (sql, isCancel) in steps)
+        Task<List<(long? Run, string Status)>> Rows(string sql, params (string, object?)[] ps) =>
+            Sql.QueryAsync(db, sql, r => (Run: r.NullableLong(0), Status: r.GetString(1)), ct, ps);
+        async Task<List<(long? Run, string Status)>> ReclaimRangesAsync()
+        {
+            var rows = new List<(long? Run, string Status)>();
+            foreach (var (run, first, last) in await Sql.QueryAsync(db, ExpiredRangesSql, r => (r.GetInt64(0), r.GetInt64(1), r.GetInt64(2)), ct, ("now", now)))
+                rows.AddRange(await Rows(ReclaimRangeSql, ("now", now), ("first", first), ("last", last), ("run", run)));
+            return rows;
+        }
+        // Nothing cancelled (the usual case): no UPDATE, whose plan is a scan of every pending delivery (first-pass
+        // rows are not in the pending index): 50 ms a sweep at 1M pending.
+        async Task<List<(long? Run, string Status)>> SkipCancelledAsync() =>
+            (await Sql.QueryAsync(db, "SELECT 1 FROM campaign_run WHERE status = 'cancelled' AND pending > 0 LIMIT 1", r => 1, ct)).Count == 0
+                ? [] : await Rows(SkipCancelledSql, ("now", Sql.Time(db, now)));
+        var steps = new List<(Func<Task<List<(long? Run, string Status)>>> Run, bool IsCancel)> { (() => Rows(ReclaimSql, ("now", Sql.Time(db, now))), false) };
+        if (db.IsPostgres) steps.Add((ReclaimRangesAsync, false));
+        steps.Add((SkipCancelledAsync, true));
+        foreach (var (step, isCancel) in steps)
         {
             await using var tx = await db.Database.BeginTransactionAsync(ct);
-            List<(long? Run, string Status)> rows;
-            if (sql == ExpiredRangesSql)
-            {
-                rows = [];
-                foreach (var (run, first, last) in await Sql.QueryAsync(db, sql, r => (r.GetInt64(0), r.GetInt64(1), r.GetInt64(2)), ct, ("now", now)))
-                    rows.AddRange(await Sql.QueryAsync(db, ReclaimRangeSql, r => (Run: r.NullableLong(0), Status: r.GetString(1)), ct,
-                        ("now", now), ("first", first), ("last", last), ("run", run)));
-            }
-            // Nothing cancelled (the usual case): no UPDATE, whose plan is a scan of every pending delivery (first-pass
-            // rows are not in the pending index): 50 ms a sweep at 1M pending.
-            else if (isCancel && (await Sql.QueryAsync(db, "SELECT 1 FROM campaign_run WHERE status = 'cancelled' AND pending > 0 LIMIT 1", r => 1, ct)).Count == 0)
-                rows = [];
-            else rows = await Sql.QueryAsync(db, sql, r => (Run: r.NullableLong(0), Status: r.GetString(1)), ct, ("now", T(db, now)));
+            var rows = await step();
             foreach (var g in rows.Where(r => r.Run is not null).GroupBy(r => r.Run!.Value))
             {
                 var unk = g.Count(x => x.Status == DeliveryStatus.Unknown);

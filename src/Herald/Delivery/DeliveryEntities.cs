@@ -71,6 +71,13 @@ public sealed class DeliveryLease
     public long FirstId { get; set; }
     public long LastId { get; set; }
     public DateTime CreatedAt { get; set; }
+
+    /// <summary>
+    /// SQL: the delivery row <paramref name="delivery"/> is in no range lease, i.e. not in flight under one. Statements
+    /// that end pending deliveries (cancel, expiry) leave leased ones to their worker.
+    /// </summary>
+    internal static string NotLeasedSql(string delivery) =>
+        $"NOT EXISTS (SELECT 1 FROM delivery_lease l WHERE l.run_id = {delivery}.run_id AND {delivery}.id BETWEEN l.first_id AND l.last_id)";
 }
 
 internal sealed class DeliveryLeaseMap : IEntityTypeConfiguration<DeliveryLease>

@@ -78,12 +78,15 @@ public sealed class RunStarter(HeraldDb db, IAudienceQuery audience, ChannelRout
     private sealed record Plan(CampaignRun Run, Campaign Campaign, Workspace Ws, SqlFragment Audience, List<string> Channels,
         Dictionary<string, long?> ConfigIds, ChannelContent Content, bool Suppressions, AbTestDefinition? AbPhase, DateTime Now);
 
-    /// <summary>The run's deliveries, per channel (or one fallback statement) for the contacts with ids in (lo, hi] (all when null).</summary>
-    private async Task<List<Inserted>> InsertAllAsync(Plan p, bool fresh, (long Lo, long Hi)? ids, CancellationToken ct)
+    /// <summary>
+    /// The run's deliveries, per channel (or one fallback statement): for the contacts with ids in (lo, hi] when
+    /// chunked (a chunk of a run with no deliveries before it), else for the whole audience.
+    /// </summary>
+    private async Task<List<Inserted>> InsertAllAsync(Plan p, (long Lo, long Hi)? chunk, CancellationToken ct)
     {
-        if (p.Campaign.ChannelMode == "fallback") return await InsertAsync(p, p.Channels, fallback: true, fresh, ids, ct);
+        if (p.Campaign.ChannelMode == "fallback") return await InsertAsync(p, p.Channels, fallback: true, chunk, ct);
         var blocks = new List<Inserted>();
-        foreach (var ch in p.Channels) blocks.AddRange(await InsertAsync(p, [ch], fallback: false, fresh, ids, ct));
+        foreach (var ch in p.Channels) blocks.AddRange(await InsertAsync(p, [ch], fallback: false, chunk, ct));
         return blocks;
     }
 
@@ -97,7 +100,7 @@ public sealed class RunStarter(HeraldDb db, IAudienceQuery audience, ChannelRout
         var runId = p.Run.Id;
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         if (await LockRunStartAsync(runId, ct) is null) return null;
-        var inserted = (await InsertAllAsync(p, fresh: false, null, ct)).Sum(b => b.Count);
+        var inserted = (await InsertAllAsync(p, null, ct)).Sum(b => b.Count);
         var counts = await Sql.QueryAsync(db, "SELECT variant, status, COUNT(*) FROM delivery WHERE run_id = @r GROUP BY variant, status",
             r => (Variant: r.NullableString(0), Status: r.GetString(1), Count: Convert.ToInt32(r.GetValue(2))), ct, ("r", runId));
         int Count(params string[] s) => counts.Where(c => s.Contains(c.Status)).Sum(c => c.Count);
@@ -111,10 +114,10 @@ public sealed class RunStarter(HeraldDb db, IAudienceQuery audience, ChannelRout
                 ab_decision = COALESCE({(db.IsPostgres ? "CAST(@ab AS jsonb)" : "@ab")}, ab_decision), ab_decide_at = @ab_at
             WHERE id = @r AND status IN ('scheduled', 'starting', 'paused', 'cancelled')
             RETURNING status
-            """, r => r.GetString(0), ct, ("now", T(p.Now)), ("total", counts.Sum(c => c.Count)),
+            """, r => r.GetString(0), ct, ("now", Sql.Time(db, p.Now)), ("total", counts.Sum(c => c.Count)),
             ("pending", Count(DeliveryStatus.Pending, DeliveryStatus.Sending)), ("skipped", Count(DeliveryStatus.Skipped)),
             ("sent", Count(DeliveryStatus.Sent, DeliveryStatus.Delivered, DeliveryStatus.Read)), ("failed", Count(DeliveryStatus.Failed)),
-            ("unknown", Count(DeliveryStatus.Unknown)), ("ab", abTest?.ToJson()), ("ab_at", abTest is null ? null : T(abTest.DecideAt)), ("r", runId));
+            ("unknown", Count(DeliveryStatus.Unknown)), ("ab", abTest?.ToJson()), ("ab_at", abTest is null ? null : Sql.Time(db, abTest.DecideAt)), ("r", runId));
         if (rows.Count == 1) await VariantCountersAsync(runId, counts, p.Now, ct);
         await tx.CommitAsync(ct);
         return rows is [RunStatus.Running] ? inserted : null;
@@ -144,13 +147,13 @@ public sealed class RunStarter(HeraldDb db, IAudienceQuery audience, ChannelRout
         {
             if (done >= maxChunks) return null;
             await using var tx = await db.Database.BeginTransactionAsync(ct);
-            var state = await LockRunStartAsync(runId, ct, materializing: true);
+            var state = await LockRunStartAsync(runId, ct, chunked: true);
             if (state is null) return null;
             var first = state.MaterializedThrough == 0;
             var lo = first ? Math.Max(0, minId - 1) : state.MaterializedThrough;
             var hi = Math.Min(maxId, lo + (first ? Math.Max(1, chunk / 4) : chunk));
             var last = hi >= maxId;
-            var blocks = await InsertAllAsync(p, fresh: true, (lo, hi), ct);
+            var blocks = await InsertAllAsync(p, (lo, hi), ct);
             inserted += blocks.Sum(b => b.Count);
             int Count(string s) => blocks.Where(b => b.Status == s).Sum(b => b.Count);
             var firstIds = blocks.Where(b => b.FirstId is not null).ToList();
@@ -180,8 +183,6 @@ public sealed class RunStarter(HeraldDb db, IAudienceQuery audience, ChannelRout
         }
     }
 
-    private object T(DateTime utc) => db.IsPostgres ? utc : Sql.SqliteTime(utc);
-
     private static AbTestState? AbState(Plan p) => p.AbPhase is not { } ab ? null
         : new AbTestState(AbTestState.Testing, ab.Metric, ab.TestPercent, ab.WaitFor, p.Now + ab.Wait);
 
@@ -199,15 +200,15 @@ public sealed class RunStarter(HeraldDb db, IAudienceQuery audience, ChannelRout
     /// the same. Null: nothing left to start (a chunked start of a run that was cancelled meanwhile stops here and
     /// says so on the run: no longer materializing).
     /// </summary>
-    private async Task<StartState?> LockRunStartAsync(long runId, CancellationToken ct, bool materializing = false)
+    private async Task<StartState?> LockRunStartAsync(long runId, CancellationToken ct, bool chunked = false)
     {
         if (db.IsPostgres)
             await Sql.ExecAsync(db, "SELECT pg_advisory_xact_lock(@space, @run)", ct, ("space", RunStartLockSpace), ("run", (int)(runId & int.MaxValue)));
         var rows = await Sql.QueryAsync(db, "SELECT status, materializing, materialized_through FROM campaign_run WHERE id = @r",
             r => new StartState(r.GetString(0), r.GetBoolean(1), r.GetInt64(2)), ct, ("r", runId));
         if (rows is not [var s]) return null;
-        if (s.Status is RunStatus.Scheduled or RunStatus.Starting || (materializing && s.Materializing && s.Status == RunStatus.Paused)) return s;
-        if (materializing && s.Materializing)
+        if (s.Status is RunStatus.Scheduled or RunStatus.Starting || (chunked && s.Materializing && s.Status == RunStatus.Paused)) return s;
+        if (chunked && s.Materializing)
             await Sql.ExecAsync(db, "UPDATE campaign_run SET materializing = false WHERE id = @r", ct, ("r", runId));
         return null;
     }
@@ -356,8 +357,10 @@ public sealed class RunStarter(HeraldDb db, IAudienceQuery audience, ChannelRout
     /// SQL so skipped recipients are rows too (visible, counted). Email and phone are unique per workspace
     /// (contact indexes), so the address is already deduplicated within a channel.
     /// </summary>
-    private async Task<List<Inserted>> InsertAsync(Plan p, List<string> channels, bool fallback, bool fresh, (long Lo, long Hi)? ids, CancellationToken ct)
+    private async Task<List<Inserted>> InsertAsync(Plan p, List<string> channels, bool fallback, (long Lo, long Hi)? chunk, CancellationToken ct)
     {
+        // A chunk belongs to a run that had no deliveries: no ON CONFLICT, counts from RETURNING, first-pass rows.
+        var fresh = chunk is not null;
         var (run, campaign, ws, audience, configIds, content, suppressions, abTest, now) = (p.Run, p.Campaign, p.Ws, p.Audience, p.ConfigIds, p.Content, p.Suppressions, p.AbPhase, p.Now);
         string Suppressed(string ch, string addr) => suppressions ? RunStarter.Suppressed(ch, addr) : "(1 = 0)";
         string chExpr;
@@ -383,7 +386,7 @@ public sealed class RunStarter(HeraldDb db, IAudienceQuery audience, ChannelRout
         // A/B holdback: pending with reason ab_test and no due time until the decider releases it (AbTestDecider).
         var reason = abTest is null ? "s.reason" : $"COALESCE(s.reason, CASE WHEN {HoldbackSql("s.id", abTest)} THEN 'ab_test' END)";
         var nextAt = abTest is null ? "@now" : $"CASE WHEN s.reason IS NULL AND {HoldbackSql("s.id", abTest)} THEN @held ELSE @now END";
-        // First pass (PostgreSQL, fresh runs): the rows due at once; held-back A/B rows wait in the pending index.
+        // First pass (chunks, PostgreSQL): the rows due at once; held-back A/B rows wait in the pending index.
         var firstPass = !fresh ? tx : abTest is null ? "s.reason IS NULL" : $"(s.reason IS NULL AND NOT {HoldbackSql("s.id", abTest)})";
         var sql = $"""
             INSERT INTO delivery (workspace_id, run_id, campaign_id, contact_id, channel, address, variant, status, reason,
@@ -403,14 +406,14 @@ public sealed class RunStarter(HeraldDb db, IAudienceQuery audience, ChannelRout
                     FROM (
                         SELECT c.id, {chExpr} AS ch {perChannelCols}
                         FROM contact c
-                        WHERE c.workspace_id = @ws AND c.deleted_at IS NULL AND {(ids is null ? $"c.id IN ({audience.Sql})" : $"c.id > @lo AND c.id <= @hi AND c.id IN (SELECT x.id FROM ({audience.Sql}) x WHERE x.id > @lo AND x.id <= @hi)")}
+                        WHERE c.workspace_id = @ws AND c.deleted_at IS NULL AND {(chunk is null ? $"c.id IN ({audience.Sql})" : $"c.id > @lo AND c.id <= @hi AND c.id IN (SELECT x.id FROM ({audience.Sql}) x WHERE x.id > @lo AND x.id <= @hi)")}
                     ) t0
                 ) t
             ) s
             WHERE true
             {(fresh ? "" : "ON CONFLICT (run_id, contact_id, channel) DO NOTHING")}
             """;
-        // RunMaterializeCount (fresh runs): what was inserted, counted from RETURNING in the same statement.
+        // RunMaterializeCount (chunks): what was inserted, counted from RETURNING in the same statement.
         if (fresh)
             sql = $"""
                 WITH ins AS ({sql} RETURNING id, variant, status, first_pass)
@@ -418,15 +421,15 @@ public sealed class RunStarter(HeraldDb db, IAudienceQuery audience, ChannelRout
                 """;
         var ps = new List<(string, object?)>
         {
-            ("ws", ws.Id), ("run", run.Id), ("campaign", campaign.Id), ("now", db.IsPostgres ? now : Sql.SqliteTime(now)),
-            ("webhook_url", content.Webhook?.Url ?? ""), ("held", db.IsPostgres ? HeldUntil : Sql.SqliteTime(HeldUntil)),
+            ("ws", ws.Id), ("run", run.Id), ("campaign", campaign.Id), ("now", Sql.Time(db, now)),
+            ("webhook_url", content.Webhook?.Url ?? ""), ("held", Sql.Time(db, HeldUntil)),
         };
         if (ws.FrequencyCapMax is not null)
         {
             var since = now.AddDays(-ws.FrequencyCapPeriodDays);
-            ps.Add(("cap_since", db.IsPostgres ? since : Sql.SqliteTime(since)));
+            ps.Add(("cap_since", Sql.Time(db, since)));
         }
-        if (ids is { } range) { ps.Add(("lo", range.Lo)); ps.Add(("hi", range.Hi)); }
+        if (chunk is { } range) { ps.Add(("lo", range.Lo)); ps.Add(("hi", range.Hi)); }
         foreach (var (k, v) in audience.Parameters) ps.Add((k.TrimStart('@'), v));
         if (fresh)
             return await Sql.QueryAsync(db, sql, r => new Inserted(r.NullableString(0), r.GetString(1), Convert.ToInt32(r.GetValue(2)), r.NullableLong(3), r.NullableLong(4)),

@@ -45,6 +45,9 @@ internal static class Sql
     public static long? NullableLong(this DbDataReader r, int i) => r.IsDBNull(i) ? null : r.GetInt64(i);
     public static string? NullableString(this DbDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
 
+    /// <summary>A UTC time as a parameter value of this provider: itself on PostgreSQL, <see cref="SqliteTime"/> on SQLite.</summary>
+    public static object Time(HeraldDb db, DateTime utc) => db.IsPostgres ? utc : SqliteTime(utc);
+
     /// <summary>The text form EF Core's SQLite provider stores DateTime in (so raw SQL compares correctly).</summary>
     public static string SqliteTime(DateTime utc) => utc.ToString("yyyy-MM-dd HH:mm:ss.FFFFFFF", System.Globalization.CultureInfo.InvariantCulture);
 
